@@ -1,0 +1,133 @@
+//! Command line: `tier3 [serve|migrate|schema|token|seed]`.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    app::{self, App, Server},
+    auth::{Claims, Keys, viewer::parse_role},
+    config::Config,
+    db, graphql, seed,
+};
+
+/// tier3: a GraphQL API for support desks built around Tier 3 escalations.
+#[derive(Debug, Parser)]
+#[command(name = "tier3", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do (default: serve).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (migrates the database first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Mint a development token with the configured key.
+    Token(TokenArgs),
+    /// Load demo data.
+    Seed(SeedArgs),
+}
+
+/// Claims of a development token.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Stable user key (`sub`).
+    #[arg(long)]
+    pub sub: String,
+    /// customer | agent | developer | triage_lead | admin
+    #[arg(long)]
+    pub role: String,
+    /// Organization key (required for customers).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Email address.
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Lifetime, e.g. `30m`, `1h`, `7d`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+}
+
+/// What to seed.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// A small realistic data set for trying the API in GraphiQL (the default).
+    #[arg(long, default_value_t = true)]
+    pub demo: bool,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let conn = db::connect(&config).await?;
+            db::migrate(&conn).await?;
+            println!("migrations applied to {}", db::redact_url(&config.database_url()));
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Token(args) => {
+            println!("{}", mint(&config, &args)?);
+            Ok(())
+        }
+        Command::Seed(_) => {
+            let app = App::build(config).await?;
+            seed::demo(&app).await
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let server = Server::bind(app.clone())
+        .await
+        .with_context(|| format!("binding {}", app.config.bind))?;
+    let addr = server.local_addr()?;
+    tracing::info!(%addr, "tier3 listening; GraphiQL at http://{addr}/graphql");
+    let token = app.shutdown.clone();
+    tokio::spawn(async move {
+        app::shutdown_signal().await;
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+    server.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Signs a development token from command-line claims.
+pub fn mint(config: &Config, args: &TokenArgs) -> anyhow::Result<String> {
+    parse_role(&args.role).with_context(|| format!("unknown role `{}`", args.role))?;
+    if args.role == "customer" && args.org.is_none() {
+        anyhow::bail!("customer tokens need --org");
+    }
+    let keys = Keys::from_config(config)?;
+    let exp = jsonwebtoken::get_current_timestamp() + args.ttl.as_secs();
+    keys.sign(&Claims {
+        sub: args.sub.clone(),
+        role: args.role.clone(),
+        org: args.org.clone(),
+        email: args.email.clone(),
+        name: args.name.clone(),
+        exp,
+        iss: config.jwt_issuer.clone(),
+        aud: config.jwt_audience.clone(),
+    })
+}

@@ -1,0 +1,127 @@
+//! Comments on tickets: public replies and internal notes.
+
+use chrono::Utc;
+use entity::{Role, comment, ticket};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    Order, QueryFilter, TransactionTrait,
+};
+
+use crate::{
+    auth::Viewer,
+    domain::{
+        page::{self, PageArgs},
+        policy,
+        tickets::{self, MAX_BODY, required_text, retrying},
+        transitions,
+    },
+    error::{AppError, AppResult},
+    events::{self, EventBus, EventKind, NewEvent},
+};
+
+/// What `addComment` asks for.
+#[derive(Debug, Clone)]
+pub struct NewComment {
+    pub ticket_id: i64,
+    pub body: String,
+    pub public: bool,
+}
+
+/// Adds a comment to a visible ticket. A customer's reply reopens a solved ticket; a closed
+/// ticket takes no comments. The comment, any status change and their events commit together.
+#[tracing::instrument(skip_all)]
+pub async fn add(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    v: &Viewer,
+    input: NewComment,
+) -> AppResult<(comment::Model, ticket::Model)> {
+    let actor = policy::signed_in(v)?;
+    let body = required_text("body", &input.body, MAX_BODY)?;
+    retrying(|| async {
+        let txn = db.begin().await?;
+        let t = tickets::load_visible(&txn, v, input.ticket_id).await?;
+        policy::can_comment(actor, input.public)?;
+        let by_customer = actor.role == Role::Customer;
+        let new_status = transitions::comment_on_ticket(t.status, by_customer)?;
+
+        let mut am = ticket::ActiveModel::default();
+        if let Some(to) = new_status {
+            am.status = Set(to);
+            am.solved_by = Set(None);
+        }
+        // Every comment bumps the ticket (updated_at, lock_version) so concurrent writers
+        // serialize on the row and the status decision above stays valid.
+        let Some(saved) = tickets::save(&txn, &t, am).await? else {
+            return Ok(None);
+        };
+        let c = comment::Entity::insert(comment::ActiveModel {
+            ticket_id: Set(t.id),
+            author_id: Set(actor.id),
+            body: Set(body.clone()),
+            public: Set(input.public),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec_with_returning(&txn)
+        .await?;
+        let base = |kind| {
+            let e = if input.public {
+                NewEvent::public(kind)
+            } else {
+                NewEvent::internal(kind)
+            };
+            e.actor(actor.id).ticket(t.id, t.org_id)
+        };
+        let mut ids = vec![events::record(&txn, base(EventKind::CommentAdded).comment(c.id)).await?];
+        if let Some(to) = new_status {
+            ids.push(
+                events::record(
+                    &txn,
+                    NewEvent::public(EventKind::StatusChanged)
+                        .actor(actor.id)
+                        .ticket(t.id, t.org_id)
+                        .status(Some(t.status.as_str()), to.as_str()),
+                )
+                .await?,
+            );
+        }
+        txn.commit().await?;
+        bus.committed(&ids);
+        Ok(Some((c, saved)))
+    })
+    .await
+}
+
+/// One comment by id: visible when its ticket is and it passes the viewer's comment filter.
+pub async fn load_visible(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    id: i64,
+) -> AppResult<comment::Model> {
+    let c = comment::Entity::find_by_id(id)
+        .filter(policy::comment_filter(v))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tickets::load_visible(db, v, c.ticket_id).await?;
+    Ok(c)
+}
+
+/// The condition for a ticket's comments as this viewer sees them.
+pub fn of_ticket(v: &Viewer, ticket_id: i64) -> Condition {
+    Condition::all()
+        .add(comment::Column::TicketId.eq(ticket_id))
+        .add(policy::comment_filter(v))
+}
+
+/// Comments of one (already visible) ticket, oldest first.
+pub async fn list_for_ticket(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    ticket_id: i64,
+    args: PageArgs,
+) -> AppResult<page::Page<comment::Entity>> {
+    let select = comment::Entity::find().filter(of_ticket(v, ticket_id));
+    page::fetch(db, select, comment::Column::Id, Order::Asc, args).await
+}

@@ -1,0 +1,11 @@
+//! Business rules. The GraphQL layer calls these; nothing here knows about GraphQL or HTTP.
+
+pub mod comments;
+pub mod organizations;
+pub mod page;
+pub mod policy;
+pub mod scope;
+pub mod ticket_events;
+pub mod tickets;
+pub mod transitions;
+pub mod users;

@@ -1,0 +1,197 @@
+//! Keyset pagination on the primary key, shared by every list.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+
+use crate::error::{AppError, AppResult};
+
+/// Largest page a client may ask for (DESIGN.md: `first` ≤ 100).
+pub const MAX_PAGE: u64 = 100;
+/// Page size when the client does not say.
+pub const DEFAULT_PAGE: u64 = 20;
+
+/// A validated page request: `first` items after the row with id `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PageArgs {
+    pub first: u64,
+    pub after: Option<i64>,
+}
+
+impl PageArgs {
+    /// Validates `first` (0..=100, default 20).
+    pub fn new(first: Option<i32>, after: Option<i64>) -> AppResult<Self> {
+        let first = match first {
+            None => DEFAULT_PAGE,
+            Some(n) if n < 0 => return Err(AppError::bad_input("`first` must not be negative")),
+            Some(n) if n as u64 > MAX_PAGE => {
+                return Err(AppError::bad_input(format!(
+                    "`first` must be at most {MAX_PAGE}"
+                )));
+            }
+            Some(n) => n as u64,
+        };
+        Ok(PageArgs { first, after })
+    }
+}
+
+/// One page of rows plus the query that counts them all (run only if asked).
+#[derive(Debug, Clone)]
+pub struct Page<E: EntityTrait> {
+    pub items: Vec<E::Model>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    /// The filtered, unpaginated query; `total` counts it.
+    pub all: Select<E>,
+}
+
+impl<E: EntityTrait> Page<E> {
+    /// `totalCount`: counts the same filtered query the page came from.
+    pub async fn total(&self, db: &impl ConnectionTrait) -> AppResult<u64>
+    where
+        E::Model: Sync,
+    {
+        Ok(self.all.clone().count(db).await?)
+    }
+}
+
+/// Fetches one page of `select` ordered by `id_col` in `order`, after the cursor.
+pub async fn fetch<E, C>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    id_col: C,
+    order: Order,
+    args: PageArgs,
+) -> AppResult<Page<E>>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    let all = select.clone();
+    let mut q = select;
+    if let Some(after) = args.after {
+        q = match order {
+            Order::Desc => q.filter(id_col.lt(after)),
+            _ => q.filter(id_col.gt(after)),
+        };
+    }
+    let mut items = if args.first == 0 {
+        Vec::new()
+    } else {
+        q.order_by(id_col, order).limit(args.first + 1).all(db).await?
+    };
+    let has_next = items.len() as u64 > args.first;
+    items.truncate(args.first as usize);
+    Ok(Page {
+        items,
+        has_next,
+        has_previous: args.after.is_some(),
+        all,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_is_bounded() {
+        assert_eq!(PageArgs::new(None, None).unwrap().first, 20);
+        assert_eq!(PageArgs::new(Some(100), None).unwrap().first, 100);
+        assert_eq!(PageArgs::new(Some(0), None).unwrap().first, 0);
+        assert_eq!(
+            PageArgs::new(Some(101), None).unwrap_err().code(),
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            PageArgs::new(Some(-1), None).unwrap_err().code(),
+            "BAD_USER_INPUT"
+        );
+    }
+}
+
+/// One parent's slice of a batched child query.
+#[derive(Debug, Clone)]
+pub struct ChildPage<M> {
+    pub items: Vec<M>,
+    pub has_next: bool,
+}
+
+impl<M> Default for ChildPage<M> {
+    fn default() -> Self {
+        ChildPage {
+            items: Vec::new(),
+            has_next: false,
+        }
+    }
+}
+
+/// The first page of children for many parents in ONE statement (a window function ranks
+/// rows per parent), so nested lists like `tickets { comments(first: 3) }` cost one query
+/// whatever the number of parents. `select` carries the child-level filter.
+pub async fn fetch_children<E>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    parent_col: E::Column,
+    id_col: E::Column,
+    order: Order,
+    parent_ids: &[i64],
+    args: PageArgs,
+) -> AppResult<std::collections::HashMap<i64, ChildPage<E::Model>>>
+where
+    E: EntityTrait,
+{
+    use sea_orm::{
+        IdenStatic, ModelTrait, QueryTrait, Value,
+        sea_query::{Alias, Asterisk, Expr, ExprTrait as _, Query},
+    };
+
+    let mut out = std::collections::HashMap::new();
+    if parent_ids.is_empty() || args.first == 0 {
+        return Ok(out);
+    }
+    let mut inner = select.filter(parent_col.is_in(parent_ids.iter().copied()));
+    if let Some(after) = args.after {
+        inner = match order {
+            Order::Desc => inner.filter(id_col.lt(after)),
+            _ => inner.filter(id_col.gt(after)),
+        };
+    }
+    let dir = if matches!(order, Order::Desc) { "DESC" } else { "ASC" };
+    let mut inner = inner.into_query();
+    inner.expr_as(
+        Expr::cust(format!(
+            r#"ROW_NUMBER() OVER (PARTITION BY "{}" ORDER BY "{}" {dir})"#,
+            parent_col.as_str(),
+            id_col.as_str()
+        )),
+        Alias::new("rn"),
+    );
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte((args.first + 1) as i64))
+        .order_by(Alias::new(id_col.as_str()), order)
+        .to_owned();
+    let stmt = db.get_database_backend().build(&outer);
+    let rows = E::find().from_raw_sql(stmt).all(db).await?;
+    for row in rows {
+        let parent = match row.get(parent_col) {
+            Value::BigInt(Some(id)) => id,
+            Value::Int(Some(id)) => id as i64,
+            other => {
+                return Err(AppError::internal(anyhow::anyhow!(
+                    "unexpected parent key {other:?}"
+                )));
+            }
+        };
+        let slot: &mut ChildPage<E::Model> = out.entry(parent).or_default();
+        if slot.items.len() as u64 == args.first {
+            slot.has_next = true;
+        } else {
+            slot.items.push(row);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,237 @@
+//! The one door to data: every read turns the viewer into a row filter here, and every
+//! write asks a `can_*` question here. Resolvers never inspect roles themselves.
+//!
+//! Rule of thumb (DESIGN.md "Identity and roles"): a thing the viewer may not see behaves
+//! exactly like a thing that does not exist. Children reached through a visible parent
+//! (comments, events) are visible when the parent is and they pass their own filter below.
+
+use chrono::Utc;
+use entity::{Role, app_user, comment, event, org_scope_grant, organization, ticket};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::{
+    auth::{Actor, Viewer},
+    error::{AppError, AppResult},
+};
+
+/// Staff are everyone who works tickets rather than files them.
+pub fn is_staff(role: Role) -> bool {
+    role != Role::Customer
+}
+
+/// Whether the viewer sees internal comments, internal events and internal details.
+pub fn sees_internal(v: &Viewer) -> bool {
+    v.role().is_some_and(is_staff)
+}
+
+/// Whether the viewer may read `user`'s email: staff, or the user themself.
+pub fn sees_email_of(v: &Viewer, user_id: i64) -> bool {
+    match v.actor() {
+        Some(a) => is_staff(a.role) || a.id == user_id,
+        None => false,
+    }
+}
+
+/// Whether the customer holds a live organization-scope grant for their organization.
+/// Read from the database at every decision, never cached, so revocation bites at once.
+pub async fn has_org_scope(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<bool> {
+    let Some(org_id) = actor.org_id else {
+        return Ok(false);
+    };
+    let live = org_scope_grant::Entity::find()
+        .filter(org_scope_grant::Column::UserId.eq(actor.id))
+        .filter(org_scope_grant::Column::OrgId.eq(org_id))
+        .filter(org_scope_grant::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(org_scope_grant::Column::ExpiresAt.is_null())
+                .add(org_scope_grant::Column::ExpiresAt.gt(Utc::now())),
+        )
+        .count(db)
+        .await?;
+    Ok(live > 0)
+}
+
+/// An always-false condition (an empty OR renders FALSE).
+fn nothing() -> Condition {
+    Condition::any()
+}
+
+/// Every ticket read starts from this: lists, by id, by number, `node`, nested fields,
+/// counts and events.
+pub async fn ticket_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
+    Ok(match v {
+        Viewer::User(a) if is_staff(a.role) => Condition::all(),
+        Viewer::User(a) => match a.org_id {
+            Some(org) if has_org_scope(db, a).await? => {
+                Condition::all().add(ticket::Column::OrgId.eq(org))
+            }
+            _ => Condition::all().add(ticket::Column::RequesterId.eq(a.id)),
+        },
+        Viewer::Anonymous => nothing(),
+    })
+}
+
+/// Comments of a visible ticket: customers see public ones only.
+pub fn comment_filter(v: &Viewer) -> Condition {
+    if sees_internal(v) {
+        Condition::all()
+    } else {
+        Condition::all().add(comment::Column::Public.eq(true))
+    }
+}
+
+/// Events of a visible ticket: customers see public ones only.
+pub fn event_filter(v: &Viewer) -> Condition {
+    if sees_internal(v) {
+        Condition::all()
+    } else {
+        Condition::all().add(event::Column::Public.eq(true))
+    }
+}
+
+/// Users the viewer may look up: staff see everyone; a customer sees themself, staff,
+/// and, with organization scope, the members of their organization.
+pub async fn user_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
+    Ok(match v {
+        Viewer::User(a) if is_staff(a.role) => Condition::all(),
+        Viewer::User(a) => {
+            let mut any = Condition::any()
+                .add(app_user::Column::Id.eq(a.id))
+                .add(app_user::Column::Role.ne(Role::Customer));
+            if let Some(org) = a.org_id
+                && has_org_scope(db, a).await?
+            {
+                any = any.add(app_user::Column::OrgId.eq(org));
+            }
+            Condition::all().add(any)
+        }
+        Viewer::Anonymous => nothing(),
+    })
+}
+
+/// Organizations the viewer may look up: staff all, a customer their own.
+pub fn organization_scope(v: &Viewer) -> Condition {
+    match v {
+        Viewer::User(a) if is_staff(a.role) => Condition::all(),
+        Viewer::User(a) => match a.org_id {
+            Some(org) => Condition::all().add(organization::Column::Id.eq(org)),
+            None => nothing(),
+        },
+        Viewer::Anonymous => nothing(),
+    }
+}
+
+/// Turns a yes/no permission into `FORBIDDEN` with the reason.
+pub fn require(allowed: bool, why: &str) -> AppResult<()> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(why))
+    }
+}
+
+/// The signed-in actor, or `UNAUTHENTICATED` for anonymous callers.
+pub fn signed_in(v: &Viewer) -> AppResult<&Actor> {
+    v.actor()
+        .ok_or_else(|| AppError::Unauthenticated("sign in to do this".into()))
+}
+
+/// Who opens tickets: customers, and admins who belong to an organization.
+pub fn can_create_ticket(a: &Actor) -> AppResult<()> {
+    require(
+        a.role == Role::Customer || (a.role == Role::Admin && a.org_id.is_some()),
+        "only customers open tickets",
+    )
+}
+
+/// Who comments on a visible ticket: customers publicly, agents and admins either way.
+pub fn can_comment(a: &Actor, public: bool) -> AppResult<()> {
+    match a.role {
+        Role::Customer if public => Ok(()),
+        Role::Customer => Err(AppError::forbidden(
+            "customers can only post public comments",
+        )),
+        Role::Agent | Role::Admin => Ok(()),
+        Role::Developer | Role::TriageLead => Err(AppError::forbidden(
+            "Tier 3 posts escalation updates, not ticket comments",
+        )),
+    }
+}
+
+/// Agents and admins change a ticket's status, priority and assignee.
+pub fn can_manage_tickets(a: &Actor) -> bool {
+    matches!(a.role, Role::Agent | Role::Admin)
+}
+
+/// A customer may solve a ticket they requested, and change nothing else.
+pub fn can_solve_own(a: &Actor, t: &ticket::Model) -> bool {
+    a.role == Role::Customer && t.requester_id == a.id
+}
+
+/// Only admins grant and revoke organization scope.
+pub fn can_manage_scope(a: &Actor) -> AppResult<()> {
+    require(
+        a.role == Role::Admin,
+        "only admins grant or revoke organization scope",
+    )
+}
+
+/// Who may be assigned a ticket: the roles that work tickets.
+pub fn can_be_ticket_assignee(role: Role) -> bool {
+    matches!(role, Role::Agent | Role::Admin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbBackend, QueryTrait};
+    use std::sync::Arc;
+
+    fn customer(org: Option<i64>) -> Viewer {
+        Viewer::User(Arc::new(Actor {
+            id: 7,
+            sub: "c".into(),
+            role: Role::Customer,
+            org_id: org,
+            expires_at: u64::MAX,
+        }))
+    }
+
+    fn sql(cond: Condition) -> String {
+        ticket::Entity::find()
+            .filter(cond)
+            .build(DbBackend::Postgres)
+            .to_string()
+    }
+
+    #[test]
+    fn anonymous_sees_no_organizations_and_customers_only_their_own() {
+        assert!(sql(organization_scope(&Viewer::Anonymous)).contains("FALSE"));
+        let own = organization_scope(&customer(Some(3)));
+        let rendered = organization::Entity::find()
+            .filter(own)
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(rendered.contains(r#""organization"."id" = 3"#), "{rendered}");
+        assert!(sql(organization_scope(&customer(None))).contains("FALSE"));
+    }
+
+    #[test]
+    fn customers_see_public_comments_only() {
+        let rendered = comment::Entity::find()
+            .filter(comment_filter(&customer(Some(1))))
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(rendered.contains(r#""comment"."public" = TRUE"#), "{rendered}");
+        assert!(!sees_internal(&customer(Some(1))));
+        assert!(!sees_internal(&Viewer::Anonymous));
+    }
+
+    #[test]
+    fn emails_are_for_staff_and_self() {
+        assert!(sees_email_of(&customer(None), 7));
+        assert!(!sees_email_of(&customer(None), 8));
+        assert!(!sees_email_of(&Viewer::Anonymous, 7));
+    }
+}

@@ -1,0 +1,358 @@
+//! Tickets: opening, reading through the one visibility filter, and changing them.
+
+use chrono::Utc;
+use entity::{SolvedBy, TicketPriority, TicketStatus, app_user, counter, ticket};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ExprTrait, Order, QueryFilter, TransactionTrait,
+    sea_query::{Expr, Query},
+};
+
+use crate::{
+    auth::{Actor, Viewer},
+    domain::{
+        page::{self, Page, PageArgs},
+        policy, transitions,
+    },
+    error::{AppError, AppResult},
+    events::{self, EventBus, EventKind, NewEvent},
+};
+
+/// Longest subject accepted.
+pub const MAX_SUBJECT: usize = 200;
+/// Longest description or comment body accepted.
+pub const MAX_BODY: usize = 20_000;
+/// How often a write retries after losing an optimistic-lock race.
+const RETRIES: usize = 8;
+
+/// Client-side narrowing of a ticket list (ANDed with the viewer's scope, never ORed).
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub statuses: Vec<TicketStatus>,
+    pub priorities: Vec<TicketPriority>,
+    pub requester_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub unassigned: Option<bool>,
+    pub org_id: Option<i64>,
+}
+
+impl TicketFilter {
+    fn condition(&self) -> Condition {
+        let mut c = Condition::all();
+        if !self.statuses.is_empty() {
+            c = c.add(ticket::Column::Status.is_in(self.statuses.iter().copied()));
+        }
+        if !self.priorities.is_empty() {
+            c = c.add(ticket::Column::Priority.is_in(self.priorities.iter().copied()));
+        }
+        if let Some(id) = self.requester_id {
+            c = c.add(ticket::Column::RequesterId.eq(id));
+        }
+        if let Some(id) = self.assignee_id {
+            c = c.add(ticket::Column::AssigneeId.eq(id));
+        }
+        match self.unassigned {
+            Some(true) => c = c.add(ticket::Column::AssigneeId.is_null()),
+            Some(false) => c = c.add(ticket::Column::AssigneeId.is_not_null()),
+            None => {}
+        }
+        if let Some(id) = self.org_id {
+            c = c.add(ticket::Column::OrgId.eq(id));
+        }
+        c
+    }
+}
+
+/// What `createTicket` asks for.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub subject: String,
+    pub description: String,
+    pub priority: Option<TicketPriority>,
+}
+
+/// What `updateTicket` asks for; `assignee` is `Some(None)` to unassign.
+#[derive(Debug, Clone, Default)]
+pub struct TicketChanges {
+    pub status: Option<TicketStatus>,
+    pub priority: Option<TicketPriority>,
+    pub assignee: Option<Option<i64>>,
+}
+
+impl TicketChanges {
+    fn is_empty(&self) -> bool {
+        self.status.is_none() && self.priority.is_none() && self.assignee.is_none()
+    }
+}
+
+/// Trims and bounds a required text field.
+pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(AppError::bad_input(format!("`{field}` must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(AppError::bad_input(format!(
+            "`{field}` must be at most {max} characters"
+        )));
+    }
+    Ok(value.to_owned())
+}
+
+/// One ticket by id through the viewer's scope; invisible is `NOT_FOUND`.
+pub async fn load_visible(db: &impl ConnectionTrait, v: &Viewer, id: i64) -> AppResult<ticket::Model> {
+    ticket::Entity::find_by_id(id)
+        .filter(policy::ticket_scope(db, v).await?)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// One ticket by its human number through the viewer's scope.
+pub async fn load_visible_by_number(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    number: i64,
+) -> AppResult<ticket::Model> {
+    ticket::Entity::find()
+        .filter(ticket::Column::Number.eq(number))
+        .filter(policy::ticket_scope(db, v).await?)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Tickets the viewer sees, newest first, narrowed by the client's filter.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    filter: &TicketFilter,
+    args: PageArgs,
+) -> AppResult<Page<ticket::Entity>> {
+    let select = ticket::Entity::find()
+        .filter(policy::ticket_scope(db, v).await?)
+        .filter(filter.condition());
+    page::fetch(db, select, ticket::Column::Id, Order::Desc, args).await
+}
+
+/// Many tickets by id for a DataLoader, through the viewer's scope.
+pub async fn load_many(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    ids: &[i64],
+) -> AppResult<Vec<ticket::Model>> {
+    Ok(ticket::Entity::find()
+        .filter(ticket::Column::Id.is_in(ids.iter().copied()))
+        .filter(policy::ticket_scope(db, v).await?)
+        .all(db)
+        .await?)
+}
+
+/// Opens a ticket for the signed-in customer.
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    v: &Viewer,
+    input: NewTicket,
+) -> AppResult<ticket::Model> {
+    let actor = policy::signed_in(v)?;
+    policy::can_create_ticket(actor)?;
+    let org_id = actor
+        .org_id
+        .ok_or_else(|| AppError::forbidden("a ticket needs the requester's organization"))?;
+    let subject = required_text("subject", &input.subject, MAX_SUBJECT)?;
+    let description = required_text("description", &input.description, MAX_BODY)?;
+
+    let txn = db.begin().await?;
+    let number = next_ticket_number(&txn).await?;
+    let now = Utc::now();
+    let t = ticket::Entity::insert(ticket::ActiveModel {
+        number: Set(number),
+        subject: Set(subject),
+        description: Set(description),
+        status: Set(TicketStatus::New),
+        priority: Set(input.priority.unwrap_or(TicketPriority::Normal)),
+        solved_by: Set(None),
+        requester_id: Set(actor.id),
+        org_id: Set(org_id),
+        assignee_id: Set(None),
+        lock_version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    let event = events::record(
+        &txn,
+        NewEvent::public(EventKind::TicketCreated)
+            .actor(actor.id)
+            .ticket(t.id, t.org_id)
+            .status(None, t.status.as_str()),
+    )
+    .await?;
+    txn.commit().await?;
+    bus.committed(&[event]);
+    Ok(t)
+}
+
+/// Takes the next human ticket number from the counter row (row-locked until commit).
+async fn next_ticket_number(db: &impl ConnectionTrait) -> AppResult<i64> {
+    let stmt = Query::update()
+        .table(counter::Entity)
+        .value(counter::Column::Value, Expr::col(counter::Column::Value).add(1))
+        .and_where(Expr::col(counter::Column::Name).eq("ticket_number"))
+        .returning_col(counter::Column::Value)
+        .to_owned();
+    let row = db
+        .query_one(&stmt)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("ticket_number counter missing")))?;
+    Ok(row.try_get::<i64>("", "value")?)
+}
+
+/// Changes status, priority and/or assignee: scope (`NOT_FOUND`), role (`FORBIDDEN`),
+/// then the status machine (`INVALID_TRANSITION`); one event per changed field.
+#[tracing::instrument(skip_all)]
+pub async fn update(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    v: &Viewer,
+    id: i64,
+    changes: TicketChanges,
+) -> AppResult<ticket::Model> {
+    let actor = policy::signed_in(v)?;
+    if changes.is_empty() {
+        return Err(AppError::bad_input(
+            "give at least one of `status`, `priority`, `assigneeId`",
+        ));
+    }
+    retrying(|| async {
+        let txn = db.begin().await?;
+        let current = load_visible(&txn, v, id).await?;
+        authorize_update(actor, &current, &changes)?;
+        let Some((saved, events)) = apply_update(&txn, actor, &current, &changes).await? else {
+            return Ok(None); // lost a race with another writer: reload and decide again
+        };
+        txn.commit().await?;
+        bus.committed(&events);
+        Ok(Some(saved))
+    })
+    .await
+}
+
+fn authorize_update(actor: &Actor, t: &ticket::Model, changes: &TicketChanges) -> AppResult<()> {
+    if policy::can_manage_tickets(actor) {
+        return Ok(());
+    }
+    let only_solving = changes.status == Some(TicketStatus::Solved)
+        && changes.priority.is_none()
+        && changes.assignee.is_none();
+    policy::require(
+        only_solving && policy::can_solve_own(actor, t),
+        "customers may only mark their own tickets solved",
+    )
+}
+
+async fn apply_update(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    t: &ticket::Model,
+    changes: &TicketChanges,
+) -> AppResult<Option<(ticket::Model, Vec<i64>)>> {
+    transitions::edit_ticket(t.status)?;
+    let mut am = ticket::ActiveModel::default();
+    let mut pending: Vec<NewEvent> = Vec::new();
+    let base = |kind| NewEvent::public(kind).actor(actor.id).ticket(t.id, t.org_id);
+
+    if let Some(to) = changes.status {
+        let to = transitions::set_ticket_status(t.status, to)?;
+        am.status = Set(to);
+        am.solved_by = Set(match to {
+            TicketStatus::Solved if actor.role == entity::Role::Customer => Some(SolvedBy::Customer),
+            TicketStatus::Solved => Some(SolvedBy::Agent),
+            TicketStatus::Closed => t.solved_by,
+            _ => None,
+        });
+        pending.push(base(EventKind::StatusChanged).status(Some(t.status.as_str()), to.as_str()));
+    }
+    if let Some(p) = changes.priority
+        && p != t.priority
+    {
+        am.priority = Set(p);
+        pending.push(base(EventKind::PriorityChanged).data(serde_json::json!({
+            "from": t.priority.as_str(), "to": p.as_str(),
+        })));
+    }
+    if let Some(assignee) = changes.assignee
+        && assignee != t.assignee_id
+    {
+        if let Some(user_id) = assignee {
+            check_assignee(db, user_id).await?;
+        }
+        am.assignee_id = Set(assignee);
+        pending.push(base(EventKind::AssigneeChanged).data(serde_json::json!({
+            "from": t.assignee_id, "to": assignee,
+        })));
+    }
+    if pending.is_empty() {
+        return Ok(Some((t.clone(), Vec::new()))); // nothing actually differs
+    }
+    let Some(saved) = save(db, t, am).await? else {
+        return Ok(None);
+    };
+    let mut ids = Vec::with_capacity(pending.len());
+    for e in pending {
+        ids.push(events::record(db, e).await?);
+    }
+    Ok(Some((saved, ids)))
+}
+
+async fn check_assignee(db: &impl ConnectionTrait, user_id: i64) -> AppResult<()> {
+    let user = app_user::Entity::find_by_id(user_id).one(db).await?;
+    match user {
+        Some(u) if policy::can_be_ticket_assignee(u.role) => Ok(()),
+        Some(_) => Err(AppError::bad_input(
+            "tickets can only be assigned to agents or admins",
+        )),
+        None => Err(AppError::bad_input("`assigneeId` is not a known user")),
+    }
+}
+
+/// Writes `am` over `t` if nobody else changed it since it was read (optimistic lock).
+/// `None` means the row moved on: the caller reloads and decides again.
+pub async fn save(
+    db: &impl ConnectionTrait,
+    t: &ticket::Model,
+    mut am: ticket::ActiveModel,
+) -> AppResult<Option<ticket::Model>> {
+    am.lock_version = Set(t.lock_version + 1);
+    am.updated_at = Set(Utc::now());
+    let res = ticket::Entity::update_many()
+        .set(am)
+        .filter(ticket::Column::Id.eq(t.id))
+        .filter(ticket::Column::LockVersion.eq(t.lock_version))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(ticket::Entity::find_by_id(t.id).one(db).await?)
+}
+
+/// Runs `attempt` until it does not lose an optimistic-lock race, a bounded number of times.
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> AppResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = AppResult<Option<T>>>,
+{
+    for _ in 0..RETRIES {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+    }
+    Err(AppError::Conflict(
+        "the ticket is being changed by others; try again".into(),
+    ))
+}

@@ -1,0 +1,131 @@
+//! The event table: audit trail, history shown on tickets, and replay log for subscriptions.
+//! Every state change writes its event in the same transaction as the change.
+
+use chrono::Utc;
+use entity::event;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+
+use crate::error::AppResult;
+
+/// What happened. Stored as its SCREAMING_SNAKE name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    TicketCreated,
+    CommentAdded,
+    StatusChanged,
+    PriorityChanged,
+    AssigneeChanged,
+    ScopeGranted,
+    ScopeRevoked,
+}
+
+impl EventKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::TicketCreated => "TICKET_CREATED",
+            EventKind::CommentAdded => "COMMENT_ADDED",
+            EventKind::StatusChanged => "STATUS_CHANGED",
+            EventKind::PriorityChanged => "PRIORITY_CHANGED",
+            EventKind::AssigneeChanged => "ASSIGNEE_CHANGED",
+            EventKind::ScopeGranted => "SCOPE_GRANTED",
+            EventKind::ScopeRevoked => "SCOPE_REVOKED",
+        }
+    }
+}
+
+/// An event about to be written. Builder-style so call sites name only what they carry.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    kind: EventKind,
+    public: bool,
+    actor_id: Option<i64>,
+    org_id: Option<i64>,
+    ticket_id: Option<i64>,
+    comment_id: Option<i64>,
+    from_status: Option<String>,
+    to_status: Option<String>,
+    data: Option<serde_json::Value>,
+}
+
+impl NewEvent {
+    /// A public event (customers who see the ticket see it too).
+    pub fn public(kind: EventKind) -> Self {
+        NewEvent {
+            kind,
+            public: true,
+            actor_id: None,
+            org_id: None,
+            ticket_id: None,
+            comment_id: None,
+            from_status: None,
+            to_status: None,
+            data: None,
+        }
+    }
+
+    /// A staff-only event.
+    pub fn internal(kind: EventKind) -> Self {
+        NewEvent {
+            public: false,
+            ..NewEvent::public(kind)
+        }
+    }
+
+    pub fn actor(mut self, id: i64) -> Self {
+        self.actor_id = Some(id);
+        self
+    }
+
+    /// The ticket it concerns (and so its organization, for scoped delivery).
+    pub fn ticket(mut self, ticket_id: i64, org_id: i64) -> Self {
+        self.ticket_id = Some(ticket_id);
+        self.org_id = Some(org_id);
+        self
+    }
+
+    pub fn org(mut self, org_id: i64) -> Self {
+        self.org_id = Some(org_id);
+        self
+    }
+
+    pub fn comment(mut self, comment_id: i64) -> Self {
+        self.comment_id = Some(comment_id);
+        self
+    }
+
+    pub fn status(mut self, from: Option<&str>, to: &str) -> Self {
+        self.from_status = from.map(str::to_owned);
+        self.to_status = Some(to.to_owned());
+        self
+    }
+
+    pub fn data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+}
+
+/// Appends an event; returns its id (the subscription cursor).
+pub async fn record(db: &impl ConnectionTrait, e: NewEvent) -> AppResult<i64> {
+    let row = event::ActiveModel {
+        kind: Set(e.kind.as_str().to_owned()),
+        public: Set(e.public),
+        actor_id: Set(e.actor_id),
+        org_id: Set(e.org_id),
+        ticket_id: Set(e.ticket_id),
+        escalation_id: Set(None),
+        release_id: Set(None),
+        release_note_id: Set(None),
+        comment_id: Set(e.comment_id),
+        escalation_update_id: Set(None),
+        from_status: Set(e.from_status),
+        to_status: Set(e.to_status),
+        data: Set(e.data.map(|d| d.to_string())),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(row.id)
+}

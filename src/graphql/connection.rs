@@ -1,0 +1,132 @@
+//! Relay cursor connections: `edges { cursor node }`, `nodes`, `pageInfo`, lazy `totalCount`.
+
+use async_graphql::SimpleObject;
+use sea_orm::{EntityTrait, Select};
+
+use crate::{app::App, domain::page::Page, error::AppResult, graphql::loaders::Children};
+
+/// Relay page information.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PageInfo {
+    /// Whether more items follow this page.
+    pub has_next_page: bool,
+    /// Whether items precede this page (true when `after` was given).
+    pub has_previous_page: bool,
+    /// Cursor of the first edge.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last edge; pass it as `after` for the next page.
+    pub end_cursor: Option<String>,
+}
+
+/// How a connection's `totalCount` is computed, only if the client selects it.
+pub enum Total<E: EntityTrait> {
+    /// Count the filtered query the page came from.
+    Query(Select<E>),
+    /// A nested list: a batched grouped count.
+    Children(Children, i64),
+}
+
+impl<E: EntityTrait> Total<E>
+where
+    E::Model: Sync,
+{
+    pub async fn count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
+        use crate::graphql::context::ContextExt as _;
+        match self {
+            Total::Query(select) => Ok(count_query(ctx.app()?, select).await?),
+            Total::Children(kind, parent) => Ok(ctx
+                .loaders()?
+                .counts
+                .load_one((*kind, *parent))
+                .await?
+                .unwrap_or(0)),
+        }
+    }
+}
+
+async fn count_query<E: EntityTrait>(app: &App, select: &Select<E>) -> AppResult<u64>
+where
+    E::Model: Sync,
+{
+    use sea_orm::PaginatorTrait as _;
+    Ok(select.clone().count(&app.db).await?)
+}
+
+/// The parts every connection is built from.
+pub struct Parts<E: EntityTrait> {
+    pub items: Vec<E::Model>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    pub total: Total<E>,
+}
+
+impl<E: EntityTrait> From<Page<E>> for Parts<E> {
+    fn from(p: Page<E>) -> Self {
+        Parts {
+            items: p.items,
+            has_next: p.has_next,
+            has_previous: p.has_previous,
+            total: Total::Query(p.all),
+        }
+    }
+}
+
+/// Declares `<Node>Connection` and `<Node>Edge` for a node type wrapping an entity model.
+macro_rules! connection {
+    ($conn:ident, $edge:ident, $node:ident, $entity:path, $what:literal) => {
+        #[doc = concat!("A page of ", $what, ".")]
+        pub struct $conn(pub $crate::graphql::connection::Parts<$entity>);
+
+        #[doc = concat!("One of ", $what, " with its cursor.")]
+        pub struct $edge {
+            cursor: String,
+            node: $node,
+        }
+
+        #[async_graphql::Object]
+        impl $edge {
+            /// Opaque cursor; pass it as `after` to continue after this item.
+            async fn cursor(&self) -> &str {
+                &self.cursor
+            }
+            /// The item.
+            async fn node(&self) -> &$node {
+                &self.node
+            }
+        }
+
+        #[async_graphql::Object]
+        impl $conn {
+            /// The items with their cursors.
+            async fn edges(&self) -> Vec<$edge> {
+                self.0
+                    .items
+                    .iter()
+                    .map(|m| $edge {
+                        cursor: $crate::graphql::ids::cursor(m.id),
+                        node: $node(m.clone()),
+                    })
+                    .collect()
+            }
+            /// The items, without cursors.
+            async fn nodes(&self) -> Vec<$node> {
+                self.0.items.iter().cloned().map($node).collect()
+            }
+            /// Where this page stands.
+            async fn page_info(&self) -> $crate::graphql::connection::PageInfo {
+                $crate::graphql::connection::PageInfo {
+                    has_next_page: self.0.has_next,
+                    has_previous_page: self.0.has_previous,
+                    start_cursor: self.0.items.first().map(|m| $crate::graphql::ids::cursor(m.id)),
+                    end_cursor: self.0.items.last().map(|m| $crate::graphql::ids::cursor(m.id)),
+                }
+            }
+            /// How many items match, across all pages (counted only when asked for).
+            async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
+                self.0.total.count(ctx).await
+            }
+        }
+    };
+}
+
+pub(crate) use connection;

@@ -1,0 +1,76 @@
+//! How domain errors reach clients: a message and `extensions.code`, never internals.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    ErrorExtensions, Response, ServerError,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+};
+
+use crate::error::{AppError, SharedError};
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        if let AppError::Internal(source) = &err {
+            tracing::error!(error = ?source, "internal error");
+        }
+        let code = err.code();
+        async_graphql::Error::new(err.to_string()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+impl From<SharedError> for async_graphql::Error {
+    fn from(SharedError(err): SharedError) -> Self {
+        let code = err.code();
+        if let AppError::Internal(source) = err.as_ref() {
+            tracing::error!(error = ?source, "internal error");
+        }
+        async_graphql::Error::new(err.to_string()).extend_with(|_, ext| ext.set("code", code))
+    }
+}
+
+/// Whether a server error already carries a code.
+fn has_code(err: &ServerError) -> bool {
+    err.extensions.as_ref().is_some_and(|e| e.get("code").is_some())
+}
+
+/// Stamps `BAD_USER_INPUT` on async-graphql's own code-less errors (parse, validation,
+/// variable coercion, limits), so every error a client sees has a code.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+/// Adds the default code to every code-less error of a response.
+pub fn stamp_codes(mut resp: Response) -> Response {
+    for err in &mut resp.errors {
+        if !has_code(err) {
+            err.extensions
+                .get_or_insert_with(Default::default)
+                .set("code", "BAD_USER_INPUT");
+        }
+    }
+    resp
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        stamp_codes(next.run(ctx).await)
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: futures_util::stream::BoxStream<'s, Response>,
+        next: async_graphql::extensions::NextSubscribe<'_>,
+    ) -> futures_util::stream::BoxStream<'s, Response> {
+        use futures_util::StreamExt as _;
+        next.run(ctx, stream).map(stamp_codes).boxed()
+    }
+}

@@ -1,0 +1,15 @@
+//! The GraphQL layer: thin resolvers over the domain.
+
+pub mod connection;
+pub mod context;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod loaders;
+pub mod mutation;
+pub mod node;
+pub mod query;
+pub mod schema;
+pub mod types;
+
+pub use schema::{AppSchema, build, sdl};

@@ -1,0 +1,41 @@
+//! The Relay `Node` interface and `node(id)`, which calls the same by-id loads as every
+//! other path.
+
+use async_graphql::{ID, Interface};
+
+use crate::{
+    app::App,
+    auth::Viewer,
+    domain::{comments, organizations, tickets, users},
+    error::{AppError, AppResult},
+    graphql::{
+        ids::{self, Kind},
+        types::{
+            comment::Comment, organization::Organization, ticket::Ticket, user::User,
+        },
+    },
+};
+
+/// An object with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global id."))]
+pub enum Node {
+    Ticket(Ticket),
+    Comment(Comment),
+    User(User),
+    Organization(Organization),
+}
+
+/// Loads any node by global id through the viewer's scope; malformed is `NOT_FOUND`.
+pub async fn load(app: &App, v: &Viewer, id: &ID) -> AppResult<Node> {
+    let (kind, id) = ids::decode_any(id).ok_or(AppError::NotFound)?;
+    let db = &app.db;
+    Ok(match kind {
+        Kind::Ticket => Node::Ticket(Ticket(tickets::load_visible(db, v, id).await?)),
+        Kind::Comment => Node::Comment(Comment(comments::load_visible(db, v, id).await?)),
+        Kind::User => Node::User(User(users::load_visible(db, v, id).await?)),
+        Kind::Organization => {
+            Node::Organization(Organization(organizations::load_visible(db, v, id).await?))
+        }
+    })
+}

@@ -1,0 +1,27 @@
+//! Building the schema (no runtime data attached, so `tier3 schema` needs no database).
+
+use async_graphql::{EmptySubscription, Schema};
+
+use crate::graphql::{error::ErrorCodes, mutation::Mutation, query::Query};
+
+/// The tier3 schema type.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Deepest query accepted. GraphiQL's introspection query nests about 13 levels.
+pub const MAX_DEPTH: usize = 16;
+/// Most expensive query accepted; lists cost `first × their children`.
+pub const MAX_COMPLEXITY: usize = 50_000;
+
+/// Builds the schema with its limits and error-code extension.
+pub fn build() -> AppSchema {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .extension(ErrorCodes)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The SDL that `schema.graphql` must equal.
+pub fn sdl() -> String {
+    build().sdl()
+}

@@ -1,0 +1,43 @@
+//! `Comment`: a public reply or an internal note on a ticket.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::comment;
+
+use crate::graphql::{
+    connection::connection,
+    context::ContextExt,
+    ids::{self, Kind},
+    types::{ticket::Ticket, user::User},
+};
+
+/// A public reply or an internal note (staff only) on a ticket.
+#[derive(Clone)]
+pub struct Comment(pub comment::Model);
+
+connection!(CommentConnection, CommentEdge, Comment, entity::comment::Entity, "comments");
+
+#[Object]
+impl Comment {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Comment, self.0.id)
+    }
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// Whether the requester sees it; internal notes are staff only.
+    async fn public(&self) -> bool {
+        self.0.public
+    }
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(ctx.loaders()?.users.load_one(self.0.author_id).await?.map(User))
+    }
+    /// The ticket it was posted on.
+    async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Ticket>> {
+        Ok(ctx.loaders()?.tickets.load_one(self.0.ticket_id).await?.map(Ticket))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

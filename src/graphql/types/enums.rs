@@ -1,0 +1,64 @@
+//! GraphQL enums mirroring the stored ones (the entity crate stays free of GraphQL).
+
+/// Declares a GraphQL enum with the same variants as an entity enum, and both conversions.
+macro_rules! mirror_enum {
+    ($(#[$m:meta])* $name:ident = $ent:ident { $($(#[$vm:meta])* $v:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vm])* $v),* }
+
+        impl From<entity::$ent> for $name {
+            fn from(e: entity::$ent) -> Self {
+                match e { $(entity::$ent::$v => $name::$v),* }
+            }
+        }
+
+        impl From<$name> for entity::$ent {
+            fn from(e: $name) -> Self {
+                match e { $($name::$v => entity::$ent::$v),* }
+            }
+        }
+    };
+}
+
+mirror_enum! {
+    /// Where a ticket stands.
+    TicketStatus = TicketStatus {
+        /// Just opened, nobody has looked at it yet.
+        New,
+        /// Being worked on by support.
+        Open,
+        /// Waiting on the customer.
+        Pending,
+        /// Waiting on a third party, e.g. Tier 3 on a hotfix.
+        OnHold,
+        /// Resolved; a customer reply reopens it. `solvedBy` says why.
+        Solved,
+        /// Read-only.
+        Closed,
+    }
+}
+
+mirror_enum! {
+    /// How urgent a ticket is to support.
+    TicketPriority = TicketPriority { Urgent, High, Normal, Low }
+}
+
+mirror_enum! {
+    /// Why a ticket was solved.
+    SolvedBy = SolvedBy {
+        /// The release carrying its fix shipped (or was about to).
+        Release,
+        /// Triage moved it to product planning or feature requests.
+        Triage,
+        /// An agent solved it.
+        Agent,
+        /// The requester solved it.
+        Customer,
+    }
+}
+
+mirror_enum! {
+    /// What a user may do (from their token, on every request).
+    Role = Role { Customer, Agent, Developer, TriageLead, Admin }
+}

@@ -1,0 +1,106 @@
+//! `TicketEvent`: one entry of a ticket's history (and, later, of live updates).
+
+use async_graphql::{Context, Enum, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::event;
+
+use crate::graphql::{
+    connection::connection,
+    context::ContextExt,
+    ids,
+    types::{comment::Comment, enums::TicketStatus, ticket::Ticket, user::User},
+};
+
+/// What happened to a ticket.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketEventKind {
+    TicketCreated,
+    CommentAdded,
+    StatusChanged,
+    PriorityChanged,
+    AssigneeChanged,
+    /// An event kind this server version does not name yet.
+    Other,
+}
+
+impl TicketEventKind {
+    fn parse(s: &str) -> Self {
+        match s {
+            "TICKET_CREATED" => Self::TicketCreated,
+            "COMMENT_ADDED" => Self::CommentAdded,
+            "STATUS_CHANGED" => Self::StatusChanged,
+            "PRIORITY_CHANGED" => Self::PriorityChanged,
+            "ASSIGNEE_CHANGED" => Self::AssigneeChanged,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// One entry of a ticket's history, from the append-only event log.
+#[derive(Clone)]
+pub struct TicketEvent(pub event::Model);
+
+connection!(TicketEventConnection, TicketEventEdge, TicketEvent, entity::event::Entity, "ticket events");
+
+fn status(s: &Option<String>) -> Option<TicketStatus> {
+    use entity::TicketStatus as S;
+    Some(
+        match s.as_deref()? {
+            "NEW" => S::New,
+            "OPEN" => S::Open,
+            "PENDING" => S::Pending,
+            "ON_HOLD" => S::OnHold,
+            "SOLVED" => S::Solved,
+            "CLOSED" => S::Closed,
+            _ => return None,
+        }
+        .into(),
+    )
+}
+
+#[Object]
+impl TicketEvent {
+    /// Position in the event log; also a resumable cursor.
+    async fn cursor(&self) -> String {
+        ids::cursor(self.0.id)
+    }
+    async fn kind(&self) -> TicketEventKind {
+        TicketEventKind::parse(&self.0.kind)
+    }
+    /// Whether the requester sees this event.
+    async fn public(&self) -> bool {
+        self.0.public
+    }
+    /// Who caused it; null for the system.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match self.0.actor_id {
+            Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
+            None => Ok(None),
+        }
+    }
+    /// Status before a status change.
+    async fn from_status(&self) -> Option<TicketStatus> {
+        status(&self.0.from_status)
+    }
+    /// Status after a status change (or at creation).
+    async fn to_status(&self) -> Option<TicketStatus> {
+        status(&self.0.to_status)
+    }
+    /// The comment this event announces, if any.
+    async fn comment(&self, ctx: &Context<'_>) -> Result<Option<Comment>> {
+        match self.0.comment_id {
+            Some(id) => Ok(ctx.loaders()?.comments.load_one(id).await?.map(Comment)),
+            None => Ok(None),
+        }
+    }
+    /// The ticket it concerns.
+    async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Ticket>> {
+        match self.0.ticket_id {
+            Some(id) => Ok(ctx.loaders()?.tickets.load_one(id).await?.map(Ticket)),
+            None => Ok(None),
+        }
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

@@ -1,0 +1,164 @@
+//! `Ticket`: a customer's support request.
+
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::ticket;
+
+use crate::{
+    domain::{page::PageArgs, tickets::TicketFilter as DomainFilter},
+    graphql::{
+        connection::{Parts, Total, connection},
+        context::ContextExt,
+        ids::{self, Kind},
+        loaders::Children,
+        types::{
+            comment::CommentConnection,
+            enums::{SolvedBy, TicketPriority, TicketStatus},
+            event::TicketEventConnection,
+            organization::Organization,
+            user::User,
+        },
+    },
+};
+
+/// A customer's support request.
+#[derive(Clone)]
+pub struct Ticket(pub ticket::Model);
+
+connection!(TicketConnection, TicketEdge, Ticket, entity::ticket::Entity, "tickets");
+
+/// Narrows a ticket list; every field is ANDed, and never widens what the viewer may see.
+#[derive(InputObject, Default)]
+pub struct TicketFilter {
+    /// Only tickets in one of these statuses.
+    pub status: Option<Vec<TicketStatus>>,
+    /// Only tickets with one of these priorities.
+    pub priority: Option<Vec<TicketPriority>>,
+    /// Only tickets requested by this user.
+    pub requester_id: Option<ID>,
+    /// Only tickets assigned to this user.
+    pub assignee_id: Option<ID>,
+    /// `true`: only unassigned tickets; `false`: only assigned ones.
+    pub unassigned: Option<bool>,
+    /// Only tickets of this organization.
+    pub organization_id: Option<ID>,
+}
+
+impl TicketFilter {
+    /// Converts to the domain filter. An id of the wrong kind can match nothing, so it
+    /// becomes an impossible id rather than an error that would reveal anything.
+    pub fn into_domain(self) -> DomainFilter {
+        let id = |kind, v: Option<ID>| v.map(|v| ids::decode(kind, &v).unwrap_or(0));
+        DomainFilter {
+            statuses: self.status.unwrap_or_default().into_iter().map(Into::into).collect(),
+            priorities: self.priority.unwrap_or_default().into_iter().map(Into::into).collect(),
+            requester_id: id(Kind::User, self.requester_id),
+            assignee_id: id(Kind::User, self.assignee_id),
+            unassigned: self.unassigned,
+            org_id: id(Kind::Organization, self.organization_id),
+        }
+    }
+}
+
+/// Page arguments from GraphQL `first`/`after`.
+pub fn page_args(first: Option<i32>, after: Option<String>) -> Result<PageArgs> {
+    Ok(PageArgs::new(first, ids::decode_cursor(after.as_deref())?)?)
+}
+
+#[Object]
+impl Ticket {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Ticket, self.0.id)
+    }
+    /// Human ticket number, unique and increasing.
+    async fn number(&self) -> i64 {
+        self.0.number
+    }
+    async fn subject(&self) -> &str {
+        &self.0.subject
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn status(&self) -> TicketStatus {
+        self.0.status.into()
+    }
+    async fn priority(&self) -> TicketPriority {
+        self.0.priority.into()
+    }
+    /// Why the ticket was solved; null unless `SOLVED` or `CLOSED` after solving.
+    async fn solved_by(&self) -> Option<SolvedBy> {
+        self.0.solved_by.map(Into::into)
+    }
+    /// Who opened it.
+    async fn requester(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(ctx.loaders()?.users.load_one(self.0.requester_id).await?.map(User))
+    }
+    /// The requester's organization.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(ctx
+            .loaders()?
+            .organizations
+            .load_one(self.0.org_id)
+            .await?
+            .map(Organization))
+    }
+    /// The agent working it, if any.
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match self.0.assignee_id {
+            Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
+            None => Ok(None),
+        }
+    }
+    /// Comments, oldest first (customers see public ones only).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<CommentConnection> {
+        let args = page_args(first, after)?;
+        let page = ctx
+            .loaders()?
+            .comment_pages
+            .load_one((self.0.id, args))
+            .await?
+            .unwrap_or_default();
+        Ok(CommentConnection(Parts {
+            items: page.items,
+            has_next: page.has_next,
+            has_previous: args.after.is_some(),
+            total: Total::Children(Children::TicketComments, self.0.id),
+        }))
+    }
+    /// History, oldest first (customers see public events only).
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<TicketEventConnection> {
+        let args = page_args(first, after)?;
+        let page = ctx
+            .loaders()?
+            .event_pages
+            .load_one((self.0.id, args))
+            .await?
+            .unwrap_or_default();
+        Ok(TicketEventConnection(Parts {
+            items: page.items,
+            has_next: page.has_next,
+            has_previous: args.after.is_some(),
+            total: Total::Children(Children::TicketEvents, self.0.id),
+        }))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}

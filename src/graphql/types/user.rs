@@ -1,0 +1,87 @@
+//! `User`: anyone who has signed in.
+
+use async_graphql::{Context, ID, Object, Result};
+use entity::app_user;
+
+use crate::{
+    domain::{policy, tickets},
+    graphql::{
+        connection::{Parts, connection},
+        context::ContextExt,
+        ids::{self, Kind},
+        types::{
+            enums::Role,
+            organization::Organization,
+            ticket::{TicketConnection, TicketFilter, page_args},
+        },
+    },
+};
+
+/// Anyone who has signed in; provisioned from their token's claims.
+#[derive(Clone)]
+pub struct User(pub app_user::Model);
+
+connection!(UserConnection, UserEdge, User, entity::app_user::Entity, "users");
+
+#[Object]
+impl User {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::User, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Email address; visible to staff and to the user themself, null for anyone else.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(if policy::sees_email_of(ctx.viewer()?, self.0.id) {
+            self.0.email.as_deref()
+        } else {
+            None
+        })
+    }
+    /// Role as of the user's last request.
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+    /// The user's organization (customers).
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        match self.0.org_id {
+            Some(id) => Ok(ctx
+                .loaders()?
+                .organizations
+                .load_one(id)
+                .await?
+                .map(Organization)),
+            None => Ok(None),
+        }
+    }
+    /// Whether an admin has granted this customer visibility of their whole organization.
+    /// Visible to staff and to the user themself, null for anyone else.
+    async fn has_organization_scope(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        if !policy::sees_email_of(ctx.viewer()?, self.0.id) {
+            return Ok(None);
+        }
+        Ok(ctx.loaders()?.scopes.load_one(self.0.id).await?)
+    }
+    /// Tickets this user requested that the viewer may see, newest first.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<TicketFilter>,
+    ) -> Result<TicketConnection> {
+        let mut filter = filter.unwrap_or_default().into_domain();
+        filter.requester_id = Some(self.0.id);
+        let page = tickets::list(
+            &ctx.app()?.db,
+            ctx.viewer()?,
+            &filter,
+            page_args(first, after)?,
+        )
+        .await?;
+        Ok(TicketConnection(Parts::from(page)))
+    }
+}
