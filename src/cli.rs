@@ -76,7 +76,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let conn = db::connect(&config).await?;
             db::migrate(&conn).await?;
-            println!("migrations applied to {}", db::redact_url(&config.database_url()));
+            println!(
+                "migrations applied to {}",
+                db::redact_url(&config.database_url())
+            );
             Ok(())
         }
         Command::Schema => {

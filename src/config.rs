@@ -35,7 +35,12 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Address to listen on (port 0 picks a free one).
-    #[arg(long, env = "TIER3_BIND", default_value = "127.0.0.1:8000", global = true)]
+    #[arg(
+        long,
+        env = "TIER3_BIND",
+        default_value = "127.0.0.1:8000",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     /// Directory for the embedded database and the generated development secret.
@@ -47,7 +52,12 @@ pub struct Config {
     pub jwt_secret: Option<Secret<String>>,
 
     /// PEM file with the public key that verifies tokens (RS256, ES256 or EdDSA, by key type).
-    #[arg(long, env = "JWT_PUBLIC_KEY", global = true, conflicts_with = "jwt_secret")]
+    #[arg(
+        long,
+        env = "JWT_PUBLIC_KEY",
+        global = true,
+        conflicts_with = "jwt_secret"
+    )]
     pub jwt_public_key: Option<PathBuf>,
 
     /// PEM file with the matching private key; only `tier3 token` uses it.
@@ -66,12 +76,31 @@ pub struct Config {
     #[arg(long, env = "TIER3_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool: u32,
 
+    /// Milliseconds a DataLoader waits to gather keys into one batch.
+    #[arg(
+        long,
+        env = "TIER3_LOADER_DELAY_MS",
+        default_value_t = 1,
+        global = true
+    )]
+    pub loader_delay_ms: u64,
+
     /// Seconds a request may take before it is answered with a timeout.
-    #[arg(long, env = "TIER3_REQUEST_TIMEOUT", default_value_t = 30, global = true)]
+    #[arg(
+        long,
+        env = "TIER3_REQUEST_TIMEOUT",
+        default_value_t = 30,
+        global = true
+    )]
     pub request_timeout_secs: u64,
 
     /// Seconds to let in-flight requests finish after SIGTERM / Ctrl-C.
-    #[arg(long, env = "TIER3_SHUTDOWN_GRACE", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "TIER3_SHUTDOWN_GRACE",
+        default_value_t = 10,
+        global = true
+    )]
     pub shutdown_grace_secs: u64,
 }
 
@@ -88,6 +117,7 @@ impl Config {
             jwt_issuer: None,
             jwt_audience: None,
             db_pool: 8,
+            loader_delay_ms: 1,
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
         }

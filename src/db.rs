@@ -62,7 +62,12 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let creds = &url[scheme + 3..at];
             match creds.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &creds[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
                 None => url.to_string(),
             }
         }
@@ -80,7 +85,10 @@ mod tests {
             redact_url("postgres://app:s3cret@db:5432/tier3"),
             "postgres://app:***@db:5432/tier3"
         );
-        assert_eq!(redact_url("postgres://app@db/tier3"), "postgres://app@db/tier3");
+        assert_eq!(
+            redact_url("postgres://app@db/tier3"),
+            "postgres://app@db/tier3"
+        );
         assert_eq!(redact_url("sqlite://./data/t.db"), "sqlite://./data/t.db");
     }
 }

@@ -13,8 +13,8 @@ pub mod seed;
 
 use axum::{Router, routing::get};
 use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
@@ -29,7 +29,10 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(app: App) -> Router {
     let timeout = app.config.request_timeout();
     Router::new()
-        .route("/graphql", get(graphql::http::graphiql).post(graphql::http::graphql))
+        .route(
+            "/graphql",
+            get(graphql::http::graphiql).post(graphql::http::graphql),
+        )
         .route("/healthz", get(graphql::http::healthz))
         .route("/readyz", get(graphql::http::readyz))
         .with_state(app)

@@ -17,7 +17,13 @@ use crate::{
     },
 };
 
-async fn sign_in(app: &App, sub: &str, role: &str, org: Option<&str>, name: &str) -> anyhow::Result<Viewer> {
+async fn sign_in(
+    app: &App,
+    sub: &str,
+    role: &str,
+    org: Option<&str>,
+    name: &str,
+) -> anyhow::Result<Viewer> {
     let claims = Claims {
         sub: sub.into(),
         role: role.into(),
@@ -28,7 +34,9 @@ async fn sign_in(app: &App, sub: &str, role: &str, org: Option<&str>, name: &str
         iss: None,
         aud: None,
     };
-    Ok(Viewer::User(Arc::new(users::provision(&app.db, &claims).await?)))
+    Ok(Viewer::User(Arc::new(
+        users::provision(&app.db, &claims).await?,
+    )))
 }
 
 /// Loads the demo data set once; a second run changes nothing.
@@ -54,43 +62,155 @@ pub async fn demo(app: &App) -> anyhow::Result<()> {
     let open = |v: &Viewer, subject: &str, description: &str, priority| {
         let (v, subject, description) = (v.clone(), subject.to_owned(), description.to_owned());
         async move {
-            tickets::create(db, bus, &v, NewTicket { subject, description, priority: Some(priority) }).await
+            tickets::create(
+                db,
+                bus,
+                &v,
+                NewTicket {
+                    subject,
+                    description,
+                    priority: Some(priority),
+                },
+            )
+            .await
         }
     };
     let say = |v: &Viewer, ticket_id: i64, body: &str, public: bool| {
         let (v, body) = (v.clone(), body.to_owned());
-        async move { comments::add(db, bus, &v, NewComment { ticket_id, body, public }).await }
+        async move {
+            comments::add(
+                db,
+                bus,
+                &v,
+                NewComment {
+                    ticket_id,
+                    body,
+                    public,
+                },
+            )
+            .await
+        }
     };
     let set = |ticket_id: i64, status: TicketStatus| {
         let agent = agent.clone();
         async move {
-            tickets::update(db, bus, &agent, ticket_id, TicketChanges { status: Some(status), ..Default::default() })
-                .await
+            tickets::update(
+                db,
+                bus,
+                &agent,
+                ticket_id,
+                TicketChanges {
+                    status: Some(status),
+                    ..Default::default()
+                },
+            )
+            .await
         }
     };
     let agent_id = agent.user_id().unwrap_or_default();
 
     // NEW
-    open(&alice, "Invoice PDF export is blank", "Exporting any invoice since this morning gives an empty PDF.", TicketPriority::High).await?;
+    open(
+        &alice,
+        "Invoice PDF export is blank",
+        "Exporting any invoice since this morning gives an empty PDF.",
+        TicketPriority::High,
+    )
+    .await?;
     // OPEN, assigned, with an internal note
-    let t = open(&bob, "Cannot add a second admin", "The invite button is greyed out for our second admin.", TicketPriority::Normal).await?;
+    let t = open(
+        &bob,
+        "Cannot add a second admin",
+        "The invite button is greyed out for our second admin.",
+        TicketPriority::Normal,
+    )
+    .await?;
     say(&agent, t.id, "Thanks Bob, looking into it now.", true).await?;
-    say(&agent, t.id, "Reproduced on staging; the seat limit check is off by one.", false).await?;
-    tickets::update(db, bus, &agent, t.id, TicketChanges { status: Some(TicketStatus::Open), assignee: Some(Some(agent_id)), ..Default::default() }).await?;
+    say(
+        &agent,
+        t.id,
+        "Reproduced on staging; the seat limit check is off by one.",
+        false,
+    )
+    .await?;
+    tickets::update(
+        db,
+        bus,
+        &agent,
+        t.id,
+        TicketChanges {
+            status: Some(TicketStatus::Open),
+            assignee: Some(Some(agent_id)),
+            ..Default::default()
+        },
+    )
+    .await?;
     // PENDING
-    let t = open(&carol, "Sync stalls at 99%", "Our nightly sync stalls at 99% and never finishes.", TicketPriority::Urgent).await?;
-    say(&agent, t.id, "Could you send us the sync log from last night?", true).await?;
+    let t = open(
+        &carol,
+        "Sync stalls at 99%",
+        "Our nightly sync stalls at 99% and never finishes.",
+        TicketPriority::Urgent,
+    )
+    .await?;
+    say(
+        &agent,
+        t.id,
+        "Could you send us the sync log from last night?",
+        true,
+    )
+    .await?;
     set(t.id, TicketStatus::Pending).await?;
     // ON_HOLD
-    let t = open(&alice, "Checkout fails for EUR customers", "Every EUR checkout returns error 502.", TicketPriority::Urgent).await?;
-    say(&agent, t.id, "We can reproduce this and have asked our developers to look at it.", true).await?;
+    let t = open(
+        &alice,
+        "Checkout fails for EUR customers",
+        "Every EUR checkout returns error 502.",
+        TicketPriority::Urgent,
+    )
+    .await?;
+    say(
+        &agent,
+        t.id,
+        "We can reproduce this and have asked our developers to look at it.",
+        true,
+    )
+    .await?;
     set(t.id, TicketStatus::OnHold).await?;
     // SOLVED by the customer
-    let t = open(&dave, "How do I rotate API keys?", "Where is the API key rotation setting?", TicketPriority::Low).await?;
-    say(&agent, t.id, "Settings → API → Rotate. It keeps the old key valid for 24h.", true).await?;
-    tickets::update(db, bus, &dave, t.id, TicketChanges { status: Some(TicketStatus::Solved), ..Default::default() }).await?;
+    let t = open(
+        &dave,
+        "How do I rotate API keys?",
+        "Where is the API key rotation setting?",
+        TicketPriority::Low,
+    )
+    .await?;
+    say(
+        &agent,
+        t.id,
+        "Settings → API → Rotate. It keeps the old key valid for 24h.",
+        true,
+    )
+    .await?;
+    tickets::update(
+        db,
+        bus,
+        &dave,
+        t.id,
+        TicketChanges {
+            status: Some(TicketStatus::Solved),
+            ..Default::default()
+        },
+    )
+    .await?;
     // CLOSED
-    let t = open(&bob, "Typo on the login page", "It says 'Pasword'.", TicketPriority::Low).await?;
+    let t = open(
+        &bob,
+        "Typo on the login page",
+        "It says 'Pasword'.",
+        TicketPriority::Low,
+    )
+    .await?;
     say(&agent, t.id, "Fixed, thanks for the sharp eyes!", true).await?;
     set(t.id, TicketStatus::Solved).await?;
     set(t.id, TicketStatus::Closed).await?;

@@ -46,8 +46,14 @@ impl MigrationTrait for Migration {
             .await?;
         for stmt in [
             index("idx_ticket_org_id_id", [Ticket::OrgId, Ticket::Id]),
-            index("idx_ticket_requester_id_id", [Ticket::RequesterId, Ticket::Id]),
-            index("idx_ticket_assignee_id_id", [Ticket::AssigneeId, Ticket::Id]),
+            index(
+                "idx_ticket_requester_id_id",
+                [Ticket::RequesterId, Ticket::Id],
+            ),
+            index(
+                "idx_ticket_assignee_id_id",
+                [Ticket::AssigneeId, Ticket::Id],
+            ),
             index("idx_ticket_status_id", [Ticket::Status, Ticket::Id]),
         ] {
             manager.create_index(stmt).await?;

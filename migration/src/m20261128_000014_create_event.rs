@@ -79,13 +79,19 @@ impl MigrationTrait for Migration {
             .await?;
         for stmt in [
             index("idx_event_ticket_id_id", [Event::TicketId, Event::Id]),
-            index("idx_event_escalation_id_id", [Event::EscalationId, Event::Id]),
+            index(
+                "idx_event_escalation_id_id",
+                [Event::EscalationId, Event::Id],
+            ),
             index("idx_event_org_id_id", [Event::OrgId, Event::Id]),
             index("idx_event_release_id_id", [Event::ReleaseId, Event::Id]),
             index("idx_event_actor_id", [Event::ActorId]),
             index("idx_event_release_note_id", [Event::ReleaseNoteId]),
             index("idx_event_comment_id", [Event::CommentId]),
-            index("idx_event_escalation_update_id", [Event::EscalationUpdateId]),
+            index(
+                "idx_event_escalation_update_id",
+                [Event::EscalationUpdateId],
+            ),
         ] {
             manager.create_index(stmt).await?;
         }

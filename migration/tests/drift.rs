@@ -60,7 +60,9 @@ async fn postgres_schema_matches_entities() -> Result<(), DbErr> {
 
 /// `postgres://u@h:5432/postgres?x=y` with the database replaced by `name`.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[authority_end..].find('/') {
         Some(i) => &base[..authority_end + i],
@@ -95,16 +97,31 @@ async fn read_all(db: &DatabaseConnection, expected: usize) -> Result<(), DbErr>
     assert_eq!(organization::Entity::find().all(db).await?.len(), expected);
     // Two users per written set: the customer and the agent.
     assert_eq!(app_user::Entity::find().all(db).await?.len(), expected * 2);
-    assert_eq!(org_scope_grant::Entity::find().all(db).await?.len(), expected);
+    assert_eq!(
+        org_scope_grant::Entity::find().all(db).await?.len(),
+        expected
+    );
     assert_eq!(ticket::Entity::find().all(db).await?.len(), expected);
     assert_eq!(comment::Entity::find().all(db).await?.len(), expected);
     assert_eq!(release::Entity::find().all(db).await?.len(), expected);
     assert_eq!(escalation::Entity::find().all(db).await?.len(), expected);
-    assert_eq!(escalation_ticket::Entity::find().all(db).await?.len(), expected);
-    assert_eq!(escalation_update::Entity::find().all(db).await?.len(), expected);
+    assert_eq!(
+        escalation_ticket::Entity::find().all(db).await?.len(),
+        expected
+    );
+    assert_eq!(
+        escalation_update::Entity::find().all(db).await?.len(),
+        expected
+    );
     assert_eq!(release_note::Entity::find().all(db).await?.len(), expected);
-    assert_eq!(release_note_follow::Entity::find().all(db).await?.len(), expected);
-    assert_eq!(release_note_vote::Entity::find().all(db).await?.len(), expected);
+    assert_eq!(
+        release_note_follow::Entity::find().all(db).await?.len(),
+        expected
+    );
+    assert_eq!(
+        release_note_vote::Entity::find().all(db).await?.len(),
+        expected
+    );
     assert_eq!(notification::Entity::find().all(db).await?.len(), expected);
     assert_eq!(event::Entity::find().all(db).await?.len(), expected);
     assert_eq!(counter::Entity::find().all(db).await?.len(), 1);

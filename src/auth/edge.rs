@@ -47,7 +47,9 @@ pub async fn viewer_from_token(app: &App, token: &str) -> AppResult<Viewer> {
 fn bearer(value: &str) -> AppResult<&str> {
     let mut parts = value.trim().splitn(2, ' ');
     match (parts.next(), parts.next().map(str::trim)) {
-        (Some(scheme), Some(token)) if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() => {
+        (Some(scheme), Some(token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() =>
+        {
             Ok(token)
         }
         _ => Err(AppError::Unauthenticated(

@@ -211,8 +211,11 @@ mod tests {
 
     #[test]
     fn round_trip_and_expiry() {
-        let keys = Keys::from_config(&Config::for_database("sqlite::memory:", "0123456789abcdef0123"))
-            .unwrap();
+        let keys = Keys::from_config(&Config::for_database(
+            "sqlite::memory:",
+            "0123456789abcdef0123",
+        ))
+        .unwrap();
         let token = keys.sign(&claims(now() + 60)).unwrap();
         assert_eq!(keys.verify(&token).unwrap().sub, "u1");
         let expired = keys.sign(&claims(now() - 3600)).unwrap();

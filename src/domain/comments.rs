@@ -73,7 +73,8 @@ pub async fn add(
             };
             e.actor(actor.id).ticket(t.id, t.org_id)
         };
-        let mut ids = vec![events::record(&txn, base(EventKind::CommentAdded).comment(c.id)).await?];
+        let mut ids =
+            vec![events::record(&txn, base(EventKind::CommentAdded).comment(c.id)).await?];
         if let Some(to) = new_status {
             ids.push(
                 events::record(

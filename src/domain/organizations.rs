@@ -2,9 +2,7 @@
 
 use chrono::Utc;
 use entity::organization;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter};
 
 use crate::{
     auth::Viewer,

@@ -79,7 +79,10 @@ where
     let mut items = if args.first == 0 {
         Vec::new()
     } else {
-        q.order_by(id_col, order).limit(args.first + 1).all(db).await?
+        q.order_by(id_col, order)
+            .limit(args.first + 1)
+            .all(db)
+            .await?
     };
     let has_next = items.len() as u64 > args.first;
     items.truncate(args.first as usize);
@@ -158,7 +161,11 @@ where
             _ => inner.filter(id_col.gt(after)),
         };
     }
-    let dir = if matches!(order, Order::Desc) { "DESC" } else { "ASC" };
+    let dir = if matches!(order, Order::Desc) {
+        "DESC"
+    } else {
+        "ASC"
+    };
     let mut inner = inner.into_query();
     inner.expr_as(
         Expr::cust(format!(

@@ -213,7 +213,10 @@ mod tests {
             .filter(own)
             .build(DbBackend::Postgres)
             .to_string();
-        assert!(rendered.contains(r#""organization"."id" = 3"#), "{rendered}");
+        assert!(
+            rendered.contains(r#""organization"."id" = 3"#),
+            "{rendered}"
+        );
         assert!(sql(organization_scope(&customer(None))).contains("FALSE"));
     }
 
@@ -223,7 +226,10 @@ mod tests {
             .filter(comment_filter(&customer(Some(1))))
             .build(DbBackend::Postgres)
             .to_string();
-        assert!(rendered.contains(r#""comment"."public" = TRUE"#), "{rendered}");
+        assert!(
+            rendered.contains(r#""comment"."public" = TRUE"#),
+            "{rendered}"
+        );
         assert!(!sees_internal(&customer(Some(1))));
         assert!(!sees_internal(&Viewer::Anonymous));
     }

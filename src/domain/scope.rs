@@ -113,7 +113,10 @@ pub async fn revoke(
     let user = users::load_visible(&txn, v, user_id).await?;
     policy::can_manage_scope(actor)?;
     let org_id = customer_org(&user)?;
-    let Some(existing) = grant_of(&txn, &user).await?.filter(|g| g.revoked_at.is_none()) else {
+    let Some(existing) = grant_of(&txn, &user)
+        .await?
+        .filter(|g| g.revoked_at.is_none())
+    else {
         return Ok(user);
     };
     let mut am: org_scope_grant::ActiveModel = existing.into();

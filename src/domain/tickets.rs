@@ -3,8 +3,9 @@
 use chrono::Utc;
 use entity::{SolvedBy, TicketPriority, TicketStatus, app_user, counter, ticket};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    ExprTrait, Order, QueryFilter, TransactionTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, Order,
+    QueryFilter, TransactionTrait,
     sea_query::{Expr, Query},
 };
 
@@ -100,7 +101,11 @@ pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> 
 }
 
 /// One ticket by id through the viewer's scope; invisible is `NOT_FOUND`.
-pub async fn load_visible(db: &impl ConnectionTrait, v: &Viewer, id: i64) -> AppResult<ticket::Model> {
+pub async fn load_visible(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    id: i64,
+) -> AppResult<ticket::Model> {
     ticket::Entity::find_by_id(id)
         .filter(policy::ticket_scope(db, v).await?)
         .one(db)
@@ -201,7 +206,10 @@ pub async fn create(
 async fn next_ticket_number(db: &impl ConnectionTrait) -> AppResult<i64> {
     let stmt = Query::update()
         .table(counter::Entity)
-        .value(counter::Column::Value, Expr::col(counter::Column::Value).add(1))
+        .value(
+            counter::Column::Value,
+            Expr::col(counter::Column::Value).add(1),
+        )
         .and_where(Expr::col(counter::Column::Name).eq("ticket_number"))
         .returning_col(counter::Column::Value)
         .to_owned();
@@ -264,13 +272,19 @@ async fn apply_update(
     transitions::edit_ticket(t.status)?;
     let mut am = ticket::ActiveModel::default();
     let mut pending: Vec<NewEvent> = Vec::new();
-    let base = |kind| NewEvent::public(kind).actor(actor.id).ticket(t.id, t.org_id);
+    let base = |kind| {
+        NewEvent::public(kind)
+            .actor(actor.id)
+            .ticket(t.id, t.org_id)
+    };
 
     if let Some(to) = changes.status {
         let to = transitions::set_ticket_status(t.status, to)?;
         am.status = Set(to);
         am.solved_by = Set(match to {
-            TicketStatus::Solved if actor.role == entity::Role::Customer => Some(SolvedBy::Customer),
+            TicketStatus::Solved if actor.role == entity::Role::Customer => {
+                Some(SolvedBy::Customer)
+            }
             TicketStatus::Solved => Some(SolvedBy::Agent),
             TicketStatus::Closed => t.solved_by,
             _ => None,

@@ -89,9 +89,9 @@ pub async fn provision(db: &impl ConnectionTrait, claims: &Claims) -> AppResult<
             .on_conflict_do_nothing_on([app_user::Column::Sub])
             .exec_without_returning(db)
             .await?;
-            find_by_sub(db, sub).await?.ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("user vanished after insert"))
-            })?
+            find_by_sub(db, sub)
+                .await?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("user vanished after insert")))?
         }
     };
     Ok(Actor {

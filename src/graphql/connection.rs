@@ -117,12 +117,23 @@ macro_rules! connection {
                 $crate::graphql::connection::PageInfo {
                     has_next_page: self.0.has_next,
                     has_previous_page: self.0.has_previous,
-                    start_cursor: self.0.items.first().map(|m| $crate::graphql::ids::cursor(m.id)),
-                    end_cursor: self.0.items.last().map(|m| $crate::graphql::ids::cursor(m.id)),
+                    start_cursor: self
+                        .0
+                        .items
+                        .first()
+                        .map(|m| $crate::graphql::ids::cursor(m.id)),
+                    end_cursor: self
+                        .0
+                        .items
+                        .last()
+                        .map(|m| $crate::graphql::ids::cursor(m.id)),
                 }
             }
             /// How many items match, across all pages (counted only when asked for).
-            async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
+            async fn total_count(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<u64> {
                 self.0.total.count(ctx).await
             }
         }

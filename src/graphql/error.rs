@@ -31,7 +31,9 @@ impl From<SharedError> for async_graphql::Error {
 
 /// Whether a server error already carries a code.
 fn has_code(err: &ServerError) -> bool {
-    err.extensions.as_ref().is_some_and(|e| e.get("code").is_some())
+    err.extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some())
 }
 
 /// Stamps `BAD_USER_INPUT` on async-graphql's own code-less errors (parse, validation,

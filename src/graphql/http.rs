@@ -8,12 +8,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use crate::{
-    app::App,
-    auth::edge,
-    error::AppError,
-    graphql::loaders::Loaders,
-};
+use crate::{app::App, auth::edge, error::AppError, graphql::loaders::Loaders};
 
 /// `GET /graphql`: the GraphiQL IDE.
 pub async fn graphiql() -> impl IntoResponse {
@@ -27,7 +22,11 @@ pub async fn graphiql() -> impl IntoResponse {
 }
 
 /// `POST /graphql`: authenticate at the edge, then run the (batch) request.
-pub async fn graphql(State(app): State<App>, headers: HeaderMap, req: GraphQLBatchRequest) -> Response {
+pub async fn graphql(
+    State(app): State<App>,
+    headers: HeaderMap,
+    req: GraphQLBatchRequest,
+) -> Response {
     let auth = match headers.get(header::AUTHORIZATION).map(|h| h.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
@@ -42,7 +41,11 @@ pub async fn graphql(State(app): State<App>, headers: HeaderMap, req: GraphQLBat
         Err(err) => return error_response(err),
     };
     let loaders = Loaders::new(&app, &viewer);
-    let req = req.into_inner().data(app.clone()).data(viewer).data(std::sync::Arc::new(loaders));
+    let req = req
+        .into_inner()
+        .data(app.clone())
+        .data(viewer)
+        .data(std::sync::Arc::new(loaders));
     GraphQLResponse::from(app.schema.execute_batch(req).await).into_response()
 }
 

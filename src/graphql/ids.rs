@@ -62,7 +62,8 @@ pub fn decode(kind: Kind, id: &ID) -> AppResult<i64> {
 /// Like [`decode`], for ids that name something the mutation refers to (an input field):
 /// an unknown id there is the client's mistake, reported as `BAD_USER_INPUT`.
 pub fn decode_input(kind: Kind, field: &str, id: &ID) -> AppResult<i64> {
-    decode(kind, id).map_err(|_| AppError::bad_input(format!("`{field}` is not a valid {} id", kind.as_str())))
+    decode(kind, id)
+        .map_err(|_| AppError::bad_input(format!("`{field}` is not a valid {} id", kind.as_str())))
 }
 
 /// Encodes a pagination cursor.
@@ -77,7 +78,10 @@ pub fn decode_cursor(after: Option<&str>) -> AppResult<Option<i64>> {
         .decode(after.trim())
         .ok()
         .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|s| s.strip_prefix("cursor:").and_then(|n| n.parse::<i64>().ok()))
+        .and_then(|s| {
+            s.strip_prefix("cursor:")
+                .and_then(|n| n.parse::<i64>().ok())
+        })
         .filter(|n| *n >= 0)
         .map(Some)
         .ok_or_else(|| AppError::bad_input("`after` is not a valid cursor"))

@@ -43,19 +43,22 @@ pub struct Loaders {
 impl Loaders {
     /// Builds the loaders for one viewer.
     pub fn new(app: &App, viewer: &Viewer) -> Self {
+        let delay = std::time::Duration::from_millis(app.config.loader_delay_ms);
         let env = Env {
             app: app.clone(),
             viewer: viewer.clone(),
         };
         Loaders {
-            users: DataLoader::new(UserLoader(env.clone()), tokio::spawn),
-            organizations: DataLoader::new(OrganizationLoader(env.clone()), tokio::spawn),
-            tickets: DataLoader::new(TicketLoader(env.clone()), tokio::spawn),
-            comments: DataLoader::new(CommentLoader(env.clone()), tokio::spawn),
-            comment_pages: DataLoader::new(CommentPageLoader(env.clone()), tokio::spawn),
-            event_pages: DataLoader::new(EventPageLoader(env.clone()), tokio::spawn),
-            counts: DataLoader::new(ChildCountLoader(env.clone()), tokio::spawn),
-            scopes: DataLoader::new(ScopeLoader(env), tokio::spawn),
+            users: DataLoader::new(UserLoader(env.clone()), tokio::spawn).delay(delay),
+            organizations: DataLoader::new(OrganizationLoader(env.clone()), tokio::spawn)
+                .delay(delay),
+            tickets: DataLoader::new(TicketLoader(env.clone()), tokio::spawn).delay(delay),
+            comments: DataLoader::new(CommentLoader(env.clone()), tokio::spawn).delay(delay),
+            comment_pages: DataLoader::new(CommentPageLoader(env.clone()), tokio::spawn)
+                .delay(delay),
+            event_pages: DataLoader::new(EventPageLoader(env.clone()), tokio::spawn).delay(delay),
+            counts: DataLoader::new(ChildCountLoader(env.clone()), tokio::spawn).delay(delay),
+            scopes: DataLoader::new(ScopeLoader(env), tokio::spawn).delay(delay),
         }
     }
 }
@@ -201,7 +204,11 @@ impl Loader<(Children, i64)> for ChildCountLoader {
         let v = &self.0.viewer;
         let mut out: HashMap<(Children, i64), u64> = keys.iter().map(|k| (*k, 0)).collect();
         for kind in [Children::TicketComments, Children::TicketEvents] {
-            let parents: Vec<i64> = keys.iter().filter(|(k, _)| *k == kind).map(|(_, p)| *p).collect();
+            let parents: Vec<i64> = keys
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, p)| *p)
+                .collect();
             if parents.is_empty() {
                 continue;
             }

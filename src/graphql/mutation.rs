@@ -189,7 +189,8 @@ impl Mutation {
     ) -> Result<Option<GrantOrganizationScopePayload>> {
         let app = ctx.app()?;
         let user_id = ids::decode(Kind::User, &input.user_id)?;
-        let user = scope::grant(&app.db, &app.bus, ctx.viewer()?, user_id, input.expires_at).await?;
+        let user =
+            scope::grant(&app.db, &app.bus, ctx.viewer()?, user_id, input.expires_at).await?;
         Ok(Some(GrantOrganizationScopePayload { user: User(user) }))
     }
 

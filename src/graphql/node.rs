@@ -10,9 +10,7 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{
         ids::{self, Kind},
-        types::{
-            comment::Comment, organization::Organization, ticket::Ticket, user::User,
-        },
+        types::{comment::Comment, organization::Organization, ticket::Ticket, user::User},
     },
 };
 

@@ -67,7 +67,9 @@ impl Query {
     ) -> Result<Option<Ticket>> {
         let (db, v) = (&ctx.app()?.db, ctx.viewer()?);
         let t = match (id, number) {
-            (Some(id), None) => tickets::load_visible(db, v, ids::decode(Kind::Ticket, &id)?).await?,
+            (Some(id), None) => {
+                tickets::load_visible(db, v, ids::decode(Kind::Ticket, &id)?).await?
+            }
             (None, Some(n)) => tickets::load_visible_by_number(db, v, n).await?,
             _ => {
                 return Err(AppError::bad_input("give exactly one of `id` and `number`").into());

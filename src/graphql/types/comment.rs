@@ -15,7 +15,13 @@ use crate::graphql::{
 #[derive(Clone)]
 pub struct Comment(pub comment::Model);
 
-connection!(CommentConnection, CommentEdge, Comment, entity::comment::Entity, "comments");
+connection!(
+    CommentConnection,
+    CommentEdge,
+    Comment,
+    entity::comment::Entity,
+    "comments"
+);
 
 #[Object]
 impl Comment {
@@ -31,11 +37,21 @@ impl Comment {
         self.0.public
     }
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders()?.users.load_one(self.0.author_id).await?.map(User))
+        Ok(ctx
+            .loaders()?
+            .users
+            .load_one(self.0.author_id)
+            .await?
+            .map(User))
     }
     /// The ticket it was posted on.
     async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Ticket>> {
-        Ok(ctx.loaders()?.tickets.load_one(self.0.ticket_id).await?.map(Ticket))
+        Ok(ctx
+            .loaders()?
+            .tickets
+            .load_one(self.0.ticket_id)
+            .await?
+            .map(Ticket))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

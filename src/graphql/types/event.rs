@@ -40,7 +40,13 @@ impl TicketEventKind {
 #[derive(Clone)]
 pub struct TicketEvent(pub event::Model);
 
-connection!(TicketEventConnection, TicketEventEdge, TicketEvent, entity::event::Entity, "ticket events");
+connection!(
+    TicketEventConnection,
+    TicketEventEdge,
+    TicketEvent,
+    entity::event::Entity,
+    "ticket events"
+);
 
 fn status(s: &Option<String>) -> Option<TicketStatus> {
     use entity::TicketStatus as S;

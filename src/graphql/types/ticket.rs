@@ -25,7 +25,13 @@ use crate::{
 #[derive(Clone)]
 pub struct Ticket(pub ticket::Model);
 
-connection!(TicketConnection, TicketEdge, Ticket, entity::ticket::Entity, "tickets");
+connection!(
+    TicketConnection,
+    TicketEdge,
+    Ticket,
+    entity::ticket::Entity,
+    "tickets"
+);
 
 /// Narrows a ticket list; every field is ANDed, and never widens what the viewer may see.
 #[derive(InputObject, Default)]
@@ -50,8 +56,18 @@ impl TicketFilter {
     pub fn into_domain(self) -> DomainFilter {
         let id = |kind, v: Option<ID>| v.map(|v| ids::decode(kind, &v).unwrap_or(0));
         DomainFilter {
-            statuses: self.status.unwrap_or_default().into_iter().map(Into::into).collect(),
-            priorities: self.priority.unwrap_or_default().into_iter().map(Into::into).collect(),
+            statuses: self
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            priorities: self
+                .priority
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             requester_id: id(Kind::User, self.requester_id),
             assignee_id: id(Kind::User, self.assignee_id),
             unassigned: self.unassigned,
@@ -93,7 +109,12 @@ impl Ticket {
     }
     /// Who opened it.
     async fn requester(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders()?.users.load_one(self.0.requester_id).await?.map(User))
+        Ok(ctx
+            .loaders()?
+            .users
+            .load_one(self.0.requester_id)
+            .await?
+            .map(User))
     }
     /// The requester's organization.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {

@@ -21,7 +21,13 @@ use crate::{
 #[derive(Clone)]
 pub struct User(pub app_user::Model);
 
-connection!(UserConnection, UserEdge, User, entity::app_user::Entity, "users");
+connection!(
+    UserConnection,
+    UserEdge,
+    User,
+    entity::app_user::Entity,
+    "users"
+);
 
 #[Object]
 impl User {

@@ -1,0 +1,122 @@
+//! The tickets slice end to end over HTTP with real tokens.
+
+mod common;
+
+use common::{TestApp, code, data};
+use serde_json::json;
+
+const TICKET: &str = "query($id: ID!) { ticket(id: $id) { id number status solvedBy subject
+  comments { totalCount nodes { body public } } events { nodes { kind fromStatus toStatus public } } } }";
+
+const UPDATE: &str = "mutation($i: UpdateTicketInput!) { updateTicket(input: $i) { ticket { status solvedBy priority assignee { id } } } }";
+
+#[tokio::test]
+async fn a_ticket_lives_its_life() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let agent = app.agent().await;
+
+    let id = app.create_ticket(&alice, "printer on fire").await;
+    let t = app.gql(Some(&alice), TICKET, json!({ "id": id })).await;
+    assert_eq!(data(&t)["ticket"]["status"], "NEW");
+    assert!(data(&t)["ticket"]["number"].as_i64().unwrap() >= 1);
+
+    app.comment(&agent, &id, "on it", true).await;
+    app.comment(&agent, &id, "internal: blame the toner", false)
+        .await;
+    let res = app
+        .gql(Some(&agent), UPDATE, json!({ "i": { "ticketId": id, "status": "SOLVED", "priority": "HIGH", "assigneeId": agent.id } }))
+        .await;
+    let updated = &data(&res)["updateTicket"]["ticket"];
+    assert_eq!(updated["status"], "SOLVED");
+    assert_eq!(updated["solvedBy"], "AGENT");
+    assert_eq!(updated["priority"], "HIGH");
+    assert_eq!(updated["assignee"]["id"], agent.id.as_str());
+
+    // The customer sees public comments and public events only.
+    let t = app.gql(Some(&alice), TICKET, json!({ "id": id })).await;
+    let ticket = &data(&t)["ticket"];
+    assert_eq!(ticket["comments"]["totalCount"], 1);
+    assert_eq!(ticket["comments"]["nodes"][0]["body"], "on it");
+    assert!(
+        ticket["events"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["public"] == true)
+    );
+
+    // A customer reply reopens the solved ticket.
+    app.comment(&alice, &id, "still smoking", true).await;
+    let t = app.gql(Some(&alice), TICKET, json!({ "id": id })).await;
+    assert_eq!(data(&t)["ticket"]["status"], "OPEN");
+    assert!(data(&t)["ticket"]["solvedBy"].is_null());
+
+    // The customer solves their own ticket; then the agent closes it.
+    let res = app
+        .gql(
+            Some(&alice),
+            UPDATE,
+            json!({ "i": { "ticketId": id, "status": "SOLVED" } }),
+        )
+        .await;
+    assert_eq!(data(&res)["updateTicket"]["ticket"]["solvedBy"], "CUSTOMER");
+    let res = app
+        .gql(
+            Some(&agent),
+            UPDATE,
+            json!({ "i": { "ticketId": id, "status": "CLOSED" } }),
+        )
+        .await;
+    assert_eq!(data(&res)["updateTicket"]["ticket"]["status"], "CLOSED");
+
+    // Closed is read-only: no comment, no change, nothing written.
+    let comments_before = app.count_rows("comment").await;
+    let events_before = app.count_rows("event").await;
+    let res = app
+        .gql(
+            Some(&alice),
+            "mutation($i: AddCommentInput!) { addComment(input: $i) { comment { id } } }",
+            json!({ "i": { "ticketId": id, "body": "hello?", "public": true } }),
+        )
+        .await;
+    assert_eq!(code(&res), "INVALID_TRANSITION");
+    let res = app
+        .gql(
+            Some(&agent),
+            UPDATE,
+            json!({ "i": { "ticketId": id, "status": "OPEN" } }),
+        )
+        .await;
+    assert_eq!(code(&res), "INVALID_TRANSITION");
+    let res = app
+        .gql(
+            Some(&agent),
+            UPDATE,
+            json!({ "i": { "ticketId": id, "priority": "LOW" } }),
+        )
+        .await;
+    assert_eq!(code(&res), "INVALID_TRANSITION");
+    assert_eq!(app.count_rows("comment").await, comments_before);
+    assert_eq!(app.count_rows("event").await, events_before);
+}
+
+#[tokio::test]
+async fn ticket_by_number_and_history() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let id = app.create_ticket(&alice, "one").await;
+    let t = app.gql(Some(&alice), TICKET, json!({ "id": id })).await;
+    let number = data(&t)["ticket"]["number"].clone();
+    let by_number = app
+        .gql(
+            Some(&alice),
+            "query($n: Int!) { ticket(number: $n) { id } }",
+            json!({ "n": number }),
+        )
+        .await;
+    assert_eq!(data(&by_number)["ticket"]["id"], id.as_str());
+    let events = &data(&t)["ticket"]["events"]["nodes"];
+    assert_eq!(events[0]["kind"], "TICKET_CREATED");
+    assert_eq!(events[0]["toStatus"], "NEW");
+}
