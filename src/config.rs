@@ -26,6 +26,13 @@ impl std::str::FromStr for Secret<String> {
     }
 }
 
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// Server configuration shared by every subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
@@ -76,6 +83,10 @@ pub struct Config {
     #[arg(long, env = "TIER3_DB_POOL", default_value_t = 16, global = true)]
     pub db_pool: u32,
 
+    /// Log format: `text` (human) or `json` (one object per line, for log shippers).
+    #[arg(long, env = "TIER3_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
     /// Milliseconds a DataLoader waits to gather keys into one batch.
     #[arg(
         long,
@@ -118,6 +129,7 @@ impl Config {
             jwt_audience: None,
             db_pool: 8,
             loader_delay_ms: 1,
+            log_format: LogFormat::Text,
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
         }

@@ -21,7 +21,7 @@ pub struct PageInfo {
 /// How a connection's `totalCount` is computed, only if the client selects it.
 pub enum Total<E: EntityTrait> {
     /// Count the filtered query the page came from.
-    Query(Select<E>),
+    Query(Box<Select<E>>),
     /// A nested list: a batched grouped count.
     Children(Children, i64),
 }
@@ -66,7 +66,7 @@ impl<E: EntityTrait> From<Page<E>> for Parts<E> {
             items: p.items,
             has_next: p.has_next,
             has_previous: p.has_previous,
-            total: Total::Query(p.all),
+            total: Total::Query(Box::new(p.all)),
         }
     }
 }
