@@ -202,3 +202,33 @@ where
     }
     Ok(out)
 }
+
+/// `COUNT(*)` of children per parent in one grouped statement (nested `totalCount`).
+pub async fn count_children<E>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    parent_col: E::Column,
+    id_col: E::Column,
+    parent_ids: &[i64],
+) -> AppResult<std::collections::HashMap<i64, u64>>
+where
+    E: EntityTrait,
+{
+    use sea_orm::ExprTrait as _;
+    if parent_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(Option<i64>, i64)> = select
+        .select_only()
+        .column(parent_col)
+        .column_as(sea_orm::sea_query::Expr::col(id_col).count(), "n")
+        .filter(parent_col.is_in(parent_ids.iter().copied()))
+        .group_by(parent_col)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, n)| p.map(|p| (p, u64::try_from(n).unwrap_or(0))))
+        .collect())
+}

@@ -6,8 +6,14 @@
 //! (comments, events) are visible when the parent is and they pass their own filter below.
 
 use chrono::Utc;
-use entity::{Role, app_user, comment, event, org_scope_grant, organization, ticket};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use entity::{
+    ReleaseStatus, Role, app_user, comment, escalation, escalation_ticket, event, org_scope_grant,
+    organization, release, ticket,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    QueryTrait, sea_query::Query,
+};
 
 use crate::{
     auth::{Actor, Viewer},
@@ -72,21 +78,80 @@ pub async fn ticket_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Co
     })
 }
 
+/// Escalations the viewer sees: staff all; a customer those linked to a ticket they see
+/// (and, through `Escalation.tickets`, only those tickets).
+pub async fn escalation_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
+    Ok(match v {
+        Viewer::User(a) if is_staff(a.role) => Condition::all(),
+        Viewer::User(_) => {
+            let links = Query::select()
+                .column(escalation_ticket::Column::EscalationId)
+                .from(escalation_ticket::Entity)
+                .cond_where(visible_ticket_ids(db, v, escalation_ticket::Column::TicketId).await?)
+                .to_owned();
+            Condition::all().add(escalation::Column::Id.in_subquery(links))
+        }
+        Viewer::Anonymous => nothing(),
+    })
+}
+
+/// Restricts a ticket-id column (of a link or child table) to tickets the viewer sees.
+pub async fn visible_ticket_ids(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    ticket_id: impl ColumnTrait,
+) -> AppResult<Condition> {
+    Ok(match v {
+        Viewer::User(a) if is_staff(a.role) => Condition::all(),
+        Viewer::User(_) => {
+            let visible = ticket::Entity::find()
+                .select_only()
+                .column(ticket::Column::Id)
+                .filter(ticket_scope(db, v).await?)
+                .into_query();
+            Condition::all().add(ticket_id.in_subquery(visible))
+        }
+        Viewer::Anonymous => nothing(),
+    })
+}
+
+/// Releases the viewer sees: staff all; everyone released ones; a customer also the
+/// releases their visible escalations are scheduled into.
+pub async fn release_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
+    let released = release::Column::Status.eq(ReleaseStatus::Released);
+    Ok(match v {
+        Viewer::User(a) if is_staff(a.role) => Condition::all(),
+        Viewer::User(_) => {
+            let theirs = escalation::Entity::find()
+                .select_only()
+                .column(escalation::Column::ReleaseId)
+                .filter(escalation::Column::ReleaseId.is_not_null())
+                .filter(escalation_scope(db, v).await?)
+                .into_query();
+            Condition::any()
+                .add(released)
+                .add(release::Column::Id.in_subquery(theirs))
+        }
+        Viewer::Anonymous => Condition::all().add(released),
+    })
+}
+
 /// Comments of a visible ticket: customers see public ones only.
 pub fn comment_filter(v: &Viewer) -> Condition {
-    if sees_internal(v) {
-        Condition::all()
-    } else {
-        Condition::all().add(comment::Column::Public.eq(true))
-    }
+    public_only(v, comment::Column::Public)
 }
 
 /// Events of a visible ticket: customers see public ones only.
 pub fn event_filter(v: &Viewer) -> Condition {
+    public_only(v, event::Column::Public)
+}
+
+/// Staff see everything; others only rows whose `public` column is true.
+pub fn public_only(v: &Viewer, public: impl ColumnTrait) -> Condition {
     if sees_internal(v) {
         Condition::all()
     } else {
-        Condition::all().add(event::Column::Public.eq(true))
+        Condition::all().add(public.eq(true))
     }
 }
 
@@ -167,6 +232,35 @@ pub fn can_manage_tickets(a: &Actor) -> bool {
 /// A customer may solve a ticket they requested, and change nothing else.
 pub fn can_solve_own(a: &Actor, t: &ticket::Model) -> bool {
     a.role == Role::Customer && t.requester_id == a.id
+}
+
+/// Tier 1/2 escalates (and links further tickets).
+pub fn can_escalate(a: &Actor) -> AppResult<()> {
+    require(
+        matches!(a.role, Role::Agent | Role::Admin),
+        "only agents escalate tickets to Tier 3",
+    )
+}
+
+/// The triage lead triages, assigns, schedules, declines and runs releases and notes.
+pub fn can_triage(a: &Actor) -> AppResult<()> {
+    require(
+        matches!(a.role, Role::TriageLead | Role::Admin),
+        "only the triage lead does this",
+    )
+}
+
+/// Tier 3 posts escalation updates.
+pub fn can_post_escalation_update(a: &Actor) -> AppResult<()> {
+    require(
+        matches!(a.role, Role::Developer | Role::TriageLead | Role::Admin),
+        "only Tier 3 (developers and the triage lead) posts escalation updates",
+    )
+}
+
+/// Escalations are assigned to developers or the triage lead, nobody else.
+pub fn can_be_escalation_assignee(role: Role) -> bool {
+    matches!(role, Role::Developer | Role::TriageLead)
 }
 
 /// Only admins grant and revoke organization scope.

@@ -35,6 +35,8 @@ pub struct TicketFilter {
     pub assignee_id: Option<i64>,
     pub unassigned: Option<bool>,
     pub org_id: Option<i64>,
+    /// Linked (or not) to a hotfix escalation that has not shipped yet.
+    pub has_open_hotfix: Option<bool>,
 }
 
 impl TicketFilter {
@@ -59,6 +61,9 @@ impl TicketFilter {
         }
         if let Some(id) = self.org_id {
             c = c.add(ticket::Column::OrgId.eq(id));
+        }
+        if let Some(yes) = self.has_open_hotfix {
+            c = c.add(crate::domain::escalations::has_open_hotfix(yes));
         }
         c
     }
@@ -367,6 +372,6 @@ where
         }
     }
     Err(AppError::Conflict(
-        "the ticket is being changed by others; try again".into(),
+        "this is being changed by others right now; try again".into(),
     ))
 }

@@ -17,6 +17,21 @@ pub enum EventKind {
     AssigneeChanged,
     ScopeGranted,
     ScopeRevoked,
+    Escalated,
+    TicketLinked,
+    Triaged,
+    EscalationAssigned,
+    EscalationUpdatePosted,
+    EscalationDeclined,
+    EscalationScheduled,
+    EscalationReleased,
+    ReleaseCreated,
+    ReleaseImminent,
+    ReleaseShipped,
+    ReleaseNotePublished,
+    ReleaseNoteVoted,
+    ReleaseNotesFollowed,
+    ReleaseNotesUnfollowed,
 }
 
 impl EventKind {
@@ -30,6 +45,21 @@ impl EventKind {
             EventKind::AssigneeChanged => "ASSIGNEE_CHANGED",
             EventKind::ScopeGranted => "SCOPE_GRANTED",
             EventKind::ScopeRevoked => "SCOPE_REVOKED",
+            EventKind::Escalated => "ESCALATED",
+            EventKind::TicketLinked => "TICKET_LINKED",
+            EventKind::Triaged => "TRIAGED",
+            EventKind::EscalationAssigned => "ESCALATION_ASSIGNED",
+            EventKind::EscalationUpdatePosted => "ESCALATION_UPDATE_POSTED",
+            EventKind::EscalationDeclined => "ESCALATION_DECLINED",
+            EventKind::EscalationScheduled => "ESCALATION_SCHEDULED",
+            EventKind::EscalationReleased => "ESCALATION_RELEASED",
+            EventKind::ReleaseCreated => "RELEASE_CREATED",
+            EventKind::ReleaseImminent => "RELEASE_IMMINENT",
+            EventKind::ReleaseShipped => "RELEASE_SHIPPED",
+            EventKind::ReleaseNotePublished => "RELEASE_NOTE_PUBLISHED",
+            EventKind::ReleaseNoteVoted => "RELEASE_NOTE_VOTED",
+            EventKind::ReleaseNotesFollowed => "RELEASE_NOTES_FOLLOWED",
+            EventKind::ReleaseNotesUnfollowed => "RELEASE_NOTES_UNFOLLOWED",
         }
     }
 }
@@ -43,6 +73,10 @@ pub struct NewEvent {
     org_id: Option<i64>,
     ticket_id: Option<i64>,
     comment_id: Option<i64>,
+    escalation_id: Option<i64>,
+    escalation_update_id: Option<i64>,
+    release_id: Option<i64>,
+    release_note_id: Option<i64>,
     from_status: Option<String>,
     to_status: Option<String>,
     data: Option<serde_json::Value>,
@@ -58,6 +92,10 @@ impl NewEvent {
             org_id: None,
             ticket_id: None,
             comment_id: None,
+            escalation_id: None,
+            escalation_update_id: None,
+            release_id: None,
+            release_note_id: None,
             from_status: None,
             to_status: None,
             data: None,
@@ -94,6 +132,26 @@ impl NewEvent {
         self
     }
 
+    pub fn escalation(mut self, id: i64) -> Self {
+        self.escalation_id = Some(id);
+        self
+    }
+
+    pub fn escalation_update(mut self, id: i64) -> Self {
+        self.escalation_update_id = Some(id);
+        self
+    }
+
+    pub fn release(mut self, id: i64) -> Self {
+        self.release_id = Some(id);
+        self
+    }
+
+    pub fn release_note(mut self, id: i64) -> Self {
+        self.release_note_id = Some(id);
+        self
+    }
+
     pub fn status(mut self, from: Option<&str>, to: &str) -> Self {
         self.from_status = from.map(str::to_owned);
         self.to_status = Some(to.to_owned());
@@ -114,11 +172,11 @@ pub async fn record(db: &impl ConnectionTrait, e: NewEvent) -> AppResult<i64> {
         actor_id: Set(e.actor_id),
         org_id: Set(e.org_id),
         ticket_id: Set(e.ticket_id),
-        escalation_id: Set(None),
-        release_id: Set(None),
-        release_note_id: Set(None),
+        escalation_id: Set(e.escalation_id),
+        release_id: Set(e.release_id),
+        release_note_id: Set(e.release_note_id),
         comment_id: Set(e.comment_id),
-        escalation_update_id: Set(None),
+        escalation_update_id: Set(e.escalation_update_id),
         from_status: Set(e.from_status),
         to_status: Set(e.to_status),
         data: Set(e.data.map(|d| d.to_string())),

@@ -13,6 +13,11 @@ pub enum Kind {
     Comment,
     User,
     Organization,
+    Escalation,
+    EscalationUpdate,
+    Release,
+    ReleaseNote,
+    Notification,
 }
 
 impl Kind {
@@ -22,6 +27,11 @@ impl Kind {
             Kind::Comment => "Comment",
             Kind::User => "User",
             Kind::Organization => "Organization",
+            Kind::Escalation => "Escalation",
+            Kind::EscalationUpdate => "EscalationUpdate",
+            Kind::Release => "Release",
+            Kind::ReleaseNote => "ReleaseNote",
+            Kind::Notification => "Notification",
         }
     }
 
@@ -31,6 +41,11 @@ impl Kind {
             "Comment" => Kind::Comment,
             "User" => Kind::User,
             "Organization" => Kind::Organization,
+            "Escalation" => Kind::Escalation,
+            "EscalationUpdate" => Kind::EscalationUpdate,
+            "Release" => Kind::Release,
+            "ReleaseNote" => Kind::ReleaseNote,
+            "Notification" => Kind::Notification,
             _ => return None,
         })
     }

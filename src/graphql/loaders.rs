@@ -5,16 +5,19 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{app_user, comment, event, org_scope_grant, organization, ticket};
-use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter, QuerySelect};
+use entity::{
+    app_user, comment, escalation, escalation_ticket, escalation_update, event, org_scope_grant,
+    organization, release, release_note, ticket,
+};
+use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter};
 
 use crate::{
     app::App,
     auth::Viewer,
     domain::{
-        organizations,
+        escalations, organizations,
         page::{self, ChildPage, PageArgs},
-        policy, scope, tickets, users,
+        policy, release_notes, releases, scope, tickets, users,
     },
     error::{AppError, SharedError},
 };
@@ -38,6 +41,16 @@ pub struct Loaders {
     pub event_pages: DataLoader<EventPageLoader>,
     pub counts: DataLoader<ChildCountLoader>,
     pub scopes: DataLoader<ScopeLoader>,
+    pub escalations: DataLoader<EscalationLoader>,
+    pub ticket_escalations: DataLoader<TicketEscalationLoader>,
+    pub escalation_tickets: DataLoader<EscalationTicketPageLoader>,
+    pub updates: DataLoader<UpdatePageLoader>,
+    pub releases: DataLoader<ReleaseLoader>,
+    pub notes: DataLoader<NoteByReleaseLoader>,
+    pub notes_by_id: DataLoader<NoteLoader>,
+    pub note_items: DataLoader<NoteItemsLoader>,
+    pub vote_counts: DataLoader<VoteCountLoader>,
+    pub viewer_votes: DataLoader<ViewerVoteLoader>,
 }
 
 impl Loaders {
@@ -58,7 +71,22 @@ impl Loaders {
                 .delay(delay),
             event_pages: DataLoader::new(EventPageLoader(env.clone()), tokio::spawn).delay(delay),
             counts: DataLoader::new(ChildCountLoader(env.clone()), tokio::spawn).delay(delay),
-            scopes: DataLoader::new(ScopeLoader(env), tokio::spawn).delay(delay),
+            scopes: DataLoader::new(ScopeLoader(env.clone()), tokio::spawn).delay(delay),
+            escalations: DataLoader::new(EscalationLoader(env.clone()), tokio::spawn).delay(delay),
+            ticket_escalations: DataLoader::new(TicketEscalationLoader(env.clone()), tokio::spawn)
+                .delay(delay),
+            escalation_tickets: DataLoader::new(
+                EscalationTicketPageLoader(env.clone()),
+                tokio::spawn,
+            )
+            .delay(delay),
+            updates: DataLoader::new(UpdatePageLoader(env.clone()), tokio::spawn).delay(delay),
+            releases: DataLoader::new(ReleaseLoader(env.clone()), tokio::spawn).delay(delay),
+            notes: DataLoader::new(NoteByReleaseLoader(env.clone()), tokio::spawn).delay(delay),
+            notes_by_id: DataLoader::new(NoteLoader(env.clone()), tokio::spawn).delay(delay),
+            note_items: DataLoader::new(NoteItemsLoader(env.clone()), tokio::spawn).delay(delay),
+            vote_counts: DataLoader::new(VoteCountLoader(env.clone()), tokio::spawn).delay(delay),
+            viewer_votes: DataLoader::new(ViewerVoteLoader(env), tokio::spawn).delay(delay),
         }
     }
 }
@@ -130,6 +158,33 @@ fn by_args(keys: &[(i64, PageArgs)]) -> HashMap<PageArgs, Vec<i64>> {
     groups
 }
 
+/// First pages of children for many parents, one query per distinct page request.
+async fn child_pages<E: EntityTrait>(
+    db: &sea_orm::DatabaseConnection,
+    keys: &[(i64, PageArgs)],
+    select: sea_orm::Select<E>,
+    parent_col: E::Column,
+    id_col: E::Column,
+) -> LoadResult<(i64, PageArgs), ChildPage<E::Model>> {
+    let mut out = HashMap::new();
+    for (args, parents) in by_args(keys) {
+        let mut pages = page::fetch_children(
+            db,
+            select.clone(),
+            parent_col,
+            id_col,
+            Order::Asc,
+            &parents,
+            args,
+        )
+        .await?;
+        for p in parents {
+            out.insert((p, args), pages.remove(&p).unwrap_or_default());
+        }
+    }
+    Ok(out)
+}
+
 /// A page of comments for each of many (visible) tickets.
 pub struct CommentPageLoader(Env);
 
@@ -137,24 +192,15 @@ impl Loader<(i64, PageArgs)> for CommentPageLoader {
     type Value = ChildPage<comment::Model>;
     type Error = SharedError;
     async fn load(&self, keys: &[(i64, PageArgs)]) -> LoadResult<(i64, PageArgs), Self::Value> {
-        let mut out = HashMap::new();
-        for (args, parents) in by_args(keys) {
-            let select = comment::Entity::find().filter(policy::comment_filter(&self.0.viewer));
-            let mut pages = page::fetch_children(
-                &self.0.app.db,
-                select,
-                comment::Column::TicketId,
-                comment::Column::Id,
-                Order::Asc,
-                &parents,
-                args,
-            )
-            .await?;
-            for p in parents {
-                out.insert((p, args), pages.remove(&p).unwrap_or_default());
-            }
-        }
-        Ok(out)
+        let select = comment::Entity::find().filter(policy::comment_filter(&self.0.viewer));
+        child_pages(
+            &self.0.app.db,
+            keys,
+            select,
+            comment::Column::TicketId,
+            comment::Column::Id,
+        )
+        .await
     }
 }
 
@@ -165,24 +211,183 @@ impl Loader<(i64, PageArgs)> for EventPageLoader {
     type Value = ChildPage<event::Model>;
     type Error = SharedError;
     async fn load(&self, keys: &[(i64, PageArgs)]) -> LoadResult<(i64, PageArgs), Self::Value> {
-        let mut out = HashMap::new();
-        for (args, parents) in by_args(keys) {
-            let select = event::Entity::find().filter(policy::event_filter(&self.0.viewer));
-            let mut pages = page::fetch_children(
-                &self.0.app.db,
-                select,
-                event::Column::TicketId,
-                event::Column::Id,
-                Order::Asc,
-                &parents,
-                args,
-            )
-            .await?;
-            for p in parents {
-                out.insert((p, args), pages.remove(&p).unwrap_or_default());
-            }
+        let select = event::Entity::find().filter(policy::event_filter(&self.0.viewer));
+        child_pages(
+            &self.0.app.db,
+            keys,
+            select,
+            event::Column::TicketId,
+            event::Column::Id,
+        )
+        .await
+    }
+}
+
+/// A page of ticket links for each of many (visible) escalations, restricted to tickets the
+/// viewer sees: a customer never learns of the other tickets linked to an escalation.
+pub struct EscalationTicketPageLoader(Env);
+
+impl Loader<(i64, PageArgs)> for EscalationTicketPageLoader {
+    type Value = ChildPage<escalation_ticket::Model>;
+    type Error = SharedError;
+    async fn load(&self, keys: &[(i64, PageArgs)]) -> LoadResult<(i64, PageArgs), Self::Value> {
+        let db = &self.0.app.db;
+        let visible =
+            policy::visible_ticket_ids(db, &self.0.viewer, escalation_ticket::Column::TicketId)
+                .await?;
+        let select = escalation_ticket::Entity::find().filter(visible);
+        child_pages(
+            db,
+            keys,
+            select,
+            escalation_ticket::Column::EscalationId,
+            escalation_ticket::Column::Id,
+        )
+        .await
+    }
+}
+
+/// A page of updates for each of many (visible) escalations; customers see public ones.
+pub struct UpdatePageLoader(Env);
+
+impl Loader<(i64, PageArgs)> for UpdatePageLoader {
+    type Value = ChildPage<escalation_update::Model>;
+    type Error = SharedError;
+    async fn load(&self, keys: &[(i64, PageArgs)]) -> LoadResult<(i64, PageArgs), Self::Value> {
+        let select = escalation_update::Entity::find().filter(policy::public_only(
+            &self.0.viewer,
+            escalation_update::Column::Public,
+        ));
+        child_pages(
+            &self.0.app.db,
+            keys,
+            select,
+            escalation_update::Column::EscalationId,
+            escalation_update::Column::Id,
+        )
+        .await
+    }
+}
+
+/// Escalations, through the viewer's escalation scope.
+pub struct EscalationLoader(Env);
+
+impl Loader<i64> for EscalationLoader {
+    type Value = escalation::Model;
+    type Error = SharedError;
+    async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
+        let rows = escalations::load_many(&self.0.app.db, &self.0.viewer, keys).await?;
+        Ok(by_id(rows, |e| e.id))
+    }
+}
+
+/// The most recent escalation of each of many tickets (`Ticket.escalation`).
+pub struct TicketEscalationLoader(Env);
+
+impl Loader<i64> for TicketEscalationLoader {
+    type Value = escalation::Model;
+    type Error = SharedError;
+    async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
+        let db = &self.0.app.db;
+        let pairs = escalations::latest_for_tickets(db, keys).await?;
+        let ids: Vec<i64> = pairs.iter().map(|(_, e)| *e).collect();
+        let found = by_id(
+            escalations::load_many(db, &self.0.viewer, &ids).await?,
+            |e| e.id,
+        );
+        Ok(pairs
+            .into_iter()
+            .filter_map(|(t, e)| found.get(&e).map(|m| (t, m.clone())))
+            .collect())
+    }
+}
+
+/// Releases, through the viewer's release scope.
+pub struct ReleaseLoader(Env);
+
+impl Loader<i64> for ReleaseLoader {
+    type Value = release::Model;
+    type Error = SharedError;
+    async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
+        let rows = releases::load_many(&self.0.app.db, &self.0.viewer, keys).await?;
+        Ok(by_id(rows, |r| r.id))
+    }
+}
+
+/// Each release's published note (`Release.note`); published notes are public.
+pub struct NoteByReleaseLoader(Env);
+
+impl Loader<i64> for NoteByReleaseLoader {
+    type Value = release_note::Model;
+    type Error = SharedError;
+    async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
+        let rows = release_notes::for_releases(&self.0.app.db, keys).await?;
+        Ok(by_id(rows, |n| n.release_id))
+    }
+}
+
+/// Notes by id (`Notification.releaseNote`); published notes are public.
+pub struct NoteLoader(Env);
+
+impl Loader<i64> for NoteLoader {
+    type Value = release_note::Model;
+    type Error = SharedError;
+    async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
+        let rows = release_notes::load_many(&self.0.app.db, keys).await?;
+        Ok(by_id(rows, |n| n.id))
+    }
+}
+
+/// Each release's note items: the public titles of what it ships.
+pub struct NoteItemsLoader(Env);
+
+impl Loader<i64> for NoteItemsLoader {
+    type Value = Vec<String>;
+    type Error = SharedError;
+    async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
+        let mut out: HashMap<i64, Vec<String>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (release_id, title) in release_notes::items(&self.0.app.db, keys).await? {
+            out.entry(release_id).or_default().push(title);
         }
         Ok(out)
+    }
+}
+
+/// (helpful, total) votes per note.
+pub struct VoteCountLoader(Env);
+
+impl Loader<i64> for VoteCountLoader {
+    type Value = (u64, u64);
+    type Error = SharedError;
+    async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
+        let mut out: HashMap<i64, (u64, u64)> = keys.iter().map(|k| (*k, (0, 0))).collect();
+        for (note, helpful, n) in release_notes::vote_counts(&self.0.app.db, keys).await? {
+            let slot = out.entry(note).or_default();
+            let n = n.max(0) as u64;
+            if helpful {
+                slot.0 += n;
+            }
+            slot.1 += n;
+        }
+        Ok(out)
+    }
+}
+
+/// The viewer's own vote per note.
+pub struct ViewerVoteLoader(Env);
+
+impl Loader<i64> for ViewerVoteLoader {
+    type Value = bool;
+    type Error = SharedError;
+    async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
+        let Some(user_id) = self.0.viewer.user_id() else {
+            return Ok(HashMap::new());
+        };
+        let votes = release_notes::votes_of(&self.0.app.db, user_id, keys).await?;
+        Ok(votes
+            .into_iter()
+            .map(|v| (v.release_note_id, v.helpful))
+            .collect())
     }
 }
 
@@ -191,6 +396,8 @@ impl Loader<(i64, PageArgs)> for EventPageLoader {
 pub enum Children {
     TicketComments,
     TicketEvents,
+    EscalationTickets,
+    EscalationUpdates,
 }
 
 /// `totalCount` of nested connections: one grouped COUNT per kind of child.
@@ -200,10 +407,14 @@ impl Loader<(Children, i64)> for ChildCountLoader {
     type Value = u64;
     type Error = SharedError;
     async fn load(&self, keys: &[(Children, i64)]) -> LoadResult<(Children, i64), u64> {
-        let db = &self.0.app.db;
-        let v = &self.0.viewer;
+        let (db, v) = (&self.0.app.db, &self.0.viewer);
         let mut out: HashMap<(Children, i64), u64> = keys.iter().map(|k| (*k, 0)).collect();
-        for kind in [Children::TicketComments, Children::TicketEvents] {
+        for kind in [
+            Children::TicketComments,
+            Children::TicketEvents,
+            Children::EscalationTickets,
+            Children::EscalationUpdates,
+        ] {
             let parents: Vec<i64> = keys
                 .iter()
                 .filter(|(k, _)| *k == kind)
@@ -212,37 +423,54 @@ impl Loader<(Children, i64)> for ChildCountLoader {
             if parents.is_empty() {
                 continue;
             }
-            let rows: Vec<(Option<i64>, i64)> = match kind {
-                Children::TicketComments => comment::Entity::find()
-                    .select_only()
-                    .column(comment::Column::TicketId)
-                    .column_as(comment::Column::Id.count(), "n")
-                    .filter(comment::Column::TicketId.is_in(parents))
-                    .filter(policy::comment_filter(v))
-                    .group_by(comment::Column::TicketId)
-                    .into_tuple::<(i64, i64)>()
-                    .all(db)
-                    .await
-                    .map_err(AppError::from)?
-                    .into_iter()
-                    .map(|(p, n)| (Some(p), n))
-                    .collect(),
-                Children::TicketEvents => event::Entity::find()
-                    .select_only()
-                    .column(event::Column::TicketId)
-                    .column_as(event::Column::Id.count(), "n")
-                    .filter(event::Column::TicketId.is_in(parents))
-                    .filter(policy::event_filter(v))
-                    .group_by(event::Column::TicketId)
-                    .into_tuple()
-                    .all(db)
-                    .await
-                    .map_err(AppError::from)?,
-            };
-            for (parent, n) in rows {
-                if let Some(parent) = parent {
-                    out.insert((kind, parent), n.max(0) as u64);
+            let counts = match kind {
+                Children::TicketComments => {
+                    page::count_children(
+                        db,
+                        comment::Entity::find().filter(policy::comment_filter(v)),
+                        comment::Column::TicketId,
+                        comment::Column::Id,
+                        &parents,
+                    )
+                    .await?
                 }
+                Children::TicketEvents => {
+                    page::count_children(
+                        db,
+                        event::Entity::find().filter(policy::event_filter(v)),
+                        event::Column::TicketId,
+                        event::Column::Id,
+                        &parents,
+                    )
+                    .await?
+                }
+                Children::EscalationTickets => {
+                    let visible =
+                        policy::visible_ticket_ids(db, v, escalation_ticket::Column::TicketId)
+                            .await?;
+                    page::count_children(
+                        db,
+                        escalation_ticket::Entity::find().filter(visible),
+                        escalation_ticket::Column::EscalationId,
+                        escalation_ticket::Column::Id,
+                        &parents,
+                    )
+                    .await?
+                }
+                Children::EscalationUpdates => {
+                    page::count_children(
+                        db,
+                        escalation_update::Entity::find()
+                            .filter(policy::public_only(v, escalation_update::Column::Public)),
+                        escalation_update::Column::EscalationId,
+                        escalation_update::Column::Id,
+                        &parents,
+                    )
+                    .await?
+                }
+            };
+            for (parent, n) in counts {
+                out.insert((kind, parent), n);
             }
         }
         Ok(out)

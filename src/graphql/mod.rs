@@ -11,5 +11,6 @@ pub mod node;
 pub mod query;
 pub mod schema;
 pub mod types;
+pub mod workflow;
 
 pub use schema::{AppSchema, build, sdl};

@@ -23,7 +23,7 @@ use crate::{
 
 /// Entry points for changing things.
 #[derive(Default)]
-pub struct Mutation;
+pub struct TicketMutation;
 
 /// Opens a ticket as the signed-in customer.
 #[derive(InputObject)]
@@ -102,7 +102,7 @@ pub struct RevokeOrganizationScopePayload {
 }
 
 #[Object]
-impl Mutation {
+impl TicketMutation {
     /// Opens a ticket (customers).
     async fn create_ticket(
         &self,

@@ -6,11 +6,22 @@ use async_graphql::{ID, Interface};
 use crate::{
     app::App,
     auth::Viewer,
-    domain::{comments, organizations, tickets, users},
+    domain::{
+        comments, escalations, notifications, organizations, release_notes, releases, tickets,
+        users,
+    },
     error::{AppError, AppResult},
     graphql::{
         ids::{self, Kind},
-        types::{comment::Comment, organization::Organization, ticket::Ticket, user::User},
+        types::{
+            comment::Comment,
+            escalation::{Escalation, EscalationUpdate},
+            notification::Notification,
+            organization::Organization,
+            release::{Release, ReleaseNote},
+            ticket::Ticket,
+            user::User,
+        },
     },
 };
 
@@ -22,6 +33,11 @@ pub enum Node {
     Comment(Comment),
     User(User),
     Organization(Organization),
+    Escalation(Escalation),
+    EscalationUpdate(EscalationUpdate),
+    Release(Release),
+    ReleaseNote(ReleaseNote),
+    Notification(Notification),
 }
 
 /// Loads any node by global id through the viewer's scope; malformed is `NOT_FOUND`.
@@ -34,6 +50,17 @@ pub async fn load(app: &App, v: &Viewer, id: &ID) -> AppResult<Node> {
         Kind::User => Node::User(User(users::load_visible(db, v, id).await?)),
         Kind::Organization => {
             Node::Organization(Organization(organizations::load_visible(db, v, id).await?))
+        }
+        Kind::Escalation => {
+            Node::Escalation(Escalation(escalations::load_visible(db, v, id).await?))
+        }
+        Kind::EscalationUpdate => {
+            Node::EscalationUpdate(EscalationUpdate(escalations::load_update(db, v, id).await?))
+        }
+        Kind::Release => Node::Release(Release(releases::load_visible(db, v, id).await?)),
+        Kind::ReleaseNote => Node::ReleaseNote(ReleaseNote(release_notes::load(db, id).await?)),
+        Kind::Notification => {
+            Node::Notification(Notification(notifications::load_visible(db, v, id).await?))
         }
     })
 }

@@ -20,10 +20,10 @@ use crate::{
 
 /// Entry points for reading.
 #[derive(Default)]
-pub struct Query;
+pub struct TicketQuery;
 
 #[Object]
-impl Query {
+impl TicketQuery {
     /// Any object by its global id; `NOT_FOUND` if it does not exist or is not yours to see.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         Ok(Some(node::load(ctx.app()?, ctx.viewer()?, &id).await?))

@@ -1,8 +1,21 @@
 //! Building the schema (no runtime data attached, so `tier3 schema` needs no database).
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
-use crate::graphql::{error::ErrorCodes, mutation::Mutation, query::Query};
+use crate::graphql::{
+    error::ErrorCodes,
+    mutation::TicketMutation,
+    query::TicketQuery,
+    workflow::{WorkflowMutation, WorkflowQuery},
+};
+
+/// Every query, by area.
+#[derive(MergedObject, Default)]
+pub struct Query(TicketQuery, WorkflowQuery);
+
+/// Every mutation, by area.
+#[derive(MergedObject, Default)]
+pub struct Mutation(TicketMutation, WorkflowMutation);
 
 /// The tier3 schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -14,7 +27,7 @@ pub const MAX_COMPLEXITY: usize = 50_000;
 
 /// Builds the schema with its limits and error-code extension.
 pub fn build() -> AppSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .extension(ErrorCodes)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)

@@ -62,3 +62,56 @@ mirror_enum! {
     /// What a user may do (from their token, on every request).
     Role = Role { Customer, Agent, Developer, TriageLead, Admin }
 }
+
+mirror_enum! {
+    /// How badly the problem hurts the customer's business; the queue's first sort key.
+    EscalationPriority = EscalationPriority {
+        /// Business Halted.
+        P0,
+        /// Business Impacted.
+        P1,
+        /// Standard.
+        P2,
+        /// Service Request.
+        P3,
+    }
+}
+
+mirror_enum! {
+    /// The track triage puts an escalation on.
+    EscalationTrack = EscalationTrack {
+        /// Urgent: the ticket stays open on hold until the hotfix release.
+        Hotfix,
+        /// Not urgent: the ticket is solved at once; the escalation is reviewed.
+        ProductPlanning,
+        /// Not urgent: the ticket is solved at once; the escalation is reviewed.
+        FeatureRequest,
+    }
+}
+
+mirror_enum! {
+    /// Where an escalation stands.
+    EscalationStatus = EscalationStatus {
+        AwaitingTriage,
+        /// A hotfix being worked on.
+        InProgress,
+        /// Product planning or a feature request being reviewed.
+        UnderReview,
+        /// In a release.
+        Scheduled,
+        /// Its release shipped.
+        Released,
+        /// Not taken up after review.
+        Declined,
+    }
+}
+
+mirror_enum! {
+    /// What a release is for.
+    ReleaseKind = ReleaseKind { Hotfix, Quarterly }
+}
+
+mirror_enum! {
+    /// Where a release stands: `PLANNED → IMMINENT → RELEASED`.
+    ReleaseStatus = ReleaseStatus { Planned, Imminent, Released }
+}

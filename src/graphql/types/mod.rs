@@ -2,7 +2,10 @@
 
 pub mod comment;
 pub mod enums;
+pub mod escalation;
 pub mod event;
+pub mod notification;
 pub mod organization;
+pub mod release;
 pub mod ticket;
 pub mod user;

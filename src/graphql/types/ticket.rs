@@ -14,6 +14,7 @@ use crate::{
         types::{
             comment::CommentConnection,
             enums::{SolvedBy, TicketPriority, TicketStatus},
+            escalation::Escalation,
             event::TicketEventConnection,
             organization::Organization,
             user::User,
@@ -48,6 +49,9 @@ pub struct TicketFilter {
     pub unassigned: Option<bool>,
     /// Only tickets of this organization.
     pub organization_id: Option<ID>,
+    /// `true`: only tickets waiting on a hotfix that has not shipped ("review your open
+    /// hotfix tickets"); `false`: only the others.
+    pub has_open_hotfix: Option<bool>,
 }
 
 impl TicketFilter {
@@ -72,6 +76,7 @@ impl TicketFilter {
             assignee_id: id(Kind::User, self.assignee_id),
             unassigned: self.unassigned,
             org_id: id(Kind::Organization, self.organization_id),
+            has_open_hotfix: self.has_open_hotfix,
         }
     }
 }
@@ -175,6 +180,15 @@ impl Ticket {
             has_previous: args.after.is_some(),
             total: Total::Children(Children::TicketEvents, self.0.id),
         }))
+    }
+    /// The ticket's Tier 3 escalation (the most recent one), as the viewer may see it.
+    async fn escalation(&self, ctx: &Context<'_>) -> Result<Option<Escalation>> {
+        Ok(ctx
+            .loaders()?
+            .ticket_escalations
+            .load_one(self.0.id)
+            .await?
+            .map(Escalation))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -70,6 +70,15 @@ impl User {
         }
         Ok(ctx.loaders()?.scopes.load_one(self.0.id).await?)
     }
+    /// Whether the user follows release notes; visible to staff and to the user themself.
+    async fn follows_release_notes(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        if !policy::sees_email_of(ctx.viewer()?, self.0.id) {
+            return Ok(None);
+        }
+        Ok(Some(
+            crate::domain::release_notes::is_following(&ctx.app()?.db, self.0.id).await?,
+        ))
+    }
     /// Tickets this user requested that the viewer may see, newest first.
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn tickets(
