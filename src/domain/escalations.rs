@@ -271,6 +271,7 @@ pub enum Effect<'a> {
 pub async fn affect_ticket(
     db: &impl ConnectionTrait,
     actor: &Actor,
+    escalation_id: i64,
     t: &ticket::Model,
     effect: Effect<'_>,
 ) -> AppResult<Option<Vec<i64>>> {
@@ -314,6 +315,7 @@ pub async fn affect_ticket(
         NewEvent::public(kind)
             .actor(actor.id)
             .ticket(t.id, t.org_id)
+            .escalation(escalation_id)
     };
     let mut ids = vec![events::record(db, base(EventKind::CommentAdded).comment(c.id)).await?];
     if let Some(to) = to {
@@ -337,7 +339,7 @@ pub async fn affect_linked(
 ) -> AppResult<Option<Vec<i64>>> {
     let mut ids = Vec::new();
     for t in linked_tickets(db, escalation_id).await? {
-        match affect_ticket(db, actor, &t, effect).await? {
+        match affect_ticket(db, actor, escalation_id, &t, effect).await? {
             Some(more) => ids.extend(more),
             None => return Ok(None),
         }
@@ -365,19 +367,33 @@ pub async fn save(
     Ok(escalation::Entity::find_by_id(e.id).one(db).await?)
 }
 
-/// An escalation-level event (status, track, priority changes), public unless stated.
-fn escalation_event(
+/// Records an escalation change on every linked ticket (so ticket histories and
+/// subscriptions scoped by ticket see it); public unless stated.
+pub async fn record_escalation_event(
+    db: &impl ConnectionTrait,
     kind: EventKind,
     actor: &Actor,
     e: &escalation::Model,
     public: bool,
-) -> NewEvent {
-    let base = if public {
-        NewEvent::public(kind)
-    } else {
-        NewEvent::internal(kind)
+    extra: impl Fn(NewEvent) -> NewEvent,
+) -> AppResult<Vec<i64>> {
+    let base = || {
+        let b = if public {
+            NewEvent::public(kind)
+        } else {
+            NewEvent::internal(kind)
+        };
+        b.actor(actor.id).escalation(e.id)
     };
-    base.actor(actor.id).escalation(e.id)
+    let tickets = linked_tickets(db, e.id).await?;
+    let mut ids = Vec::with_capacity(tickets.len().max(1));
+    for t in &tickets {
+        ids.push(events::record(db, extra(base().ticket(t.id, t.org_id))).await?);
+    }
+    if tickets.is_empty() {
+        ids.push(events::record(db, extra(base())).await?);
+    }
+    Ok(ids)
 }
 
 /// The ticket-side effect of the escalation's current state, for a ticket linked now.
@@ -502,16 +518,12 @@ pub async fn escalate(
         .exec_with_returning(&txn)
         .await?;
         link(&txn, actor, e.id, t.id).await?;
-        let mut ids = vec![
-            events::record(
-                &txn,
-                escalation_event(EventKind::Escalated, actor, &e, true)
-                    .ticket(t.id, t.org_id)
-                    .status(None, e.status.as_str()),
-            )
-            .await?,
-        ];
-        let Some(more) = affect_ticket(&txn, actor, &t, Effect::Tell(ESCALATED_MESSAGE)).await?
+        let mut ids = record_escalation_event(&txn, EventKind::Escalated, actor, &e, true, |b| {
+            b.status(None, e.status.as_str())
+        })
+        .await?;
+        let Some(more) =
+            affect_ticket(&txn, actor, e.id, &t, Effect::Tell(ESCALATED_MESSAGE)).await?
         else {
             return Ok(None);
         };
@@ -547,15 +559,19 @@ pub async fn link_ticket(
         let Some(e) = save(&txn, &e, escalation::ActiveModel::default()).await? else {
             return Ok(None);
         };
+        // Only the newly linked ticket hears of the link: other customers never learn of it.
         let mut ids = vec![
             events::record(
                 &txn,
-                escalation_event(EventKind::TicketLinked, actor, &e, true).ticket(t.id, t.org_id),
+                NewEvent::public(EventKind::TicketLinked)
+                    .actor(actor.id)
+                    .escalation(e.id)
+                    .ticket(t.id, t.org_id),
             )
             .await?,
         ];
         if let Some((effect, _)) = effect_of_state(&txn, &e).await? {
-            let Some(more) = affect_ticket(&txn, actor, &t, effect).await? else {
+            let Some(more) = affect_ticket(&txn, actor, e.id, &t, effect).await? else {
                 return Ok(None);
             };
             ids.extend(more);
@@ -624,24 +640,25 @@ pub async fn triage(
         let Some(saved) = save(&txn, &e, am).await? else {
             return Ok(None);
         };
-        let mut ids = vec![
-            events::record(
-                &txn,
-                escalation_event(EventKind::Triaged, actor, &saved, true)
-                    .status(Some(e.status.as_str()), to.as_str())
-                    .data(serde_json::json!({
-                        "track": input.track.as_str(),
-                        "priority": saved.priority.as_str(),
-                    })),
-            )
-            .await?,
-        ];
+        let data = serde_json::json!({
+            "track": input.track.as_str(),
+            "priority": saved.priority.as_str(),
+        });
+        let mut ids = record_escalation_event(&txn, EventKind::Triaged, actor, &saved, true, |b| {
+            b.status(Some(e.status.as_str()), to.as_str())
+                .data(data.clone())
+        })
+        .await?;
         if let Some(a) = input.assignee_id {
-            ids.push(
-                events::record(
+            let data = serde_json::json!({ "assigneeId": a });
+            ids.extend(
+                record_escalation_event(
                     &txn,
-                    escalation_event(EventKind::EscalationAssigned, actor, &saved, false)
-                        .data(serde_json::json!({ "assigneeId": a })),
+                    EventKind::EscalationAssigned,
+                    actor,
+                    &saved,
+                    false,
+                    |b| b.data(data.clone()),
                 )
                 .await?,
             );
@@ -684,14 +701,18 @@ pub async fn assign(
         let Some(saved) = save(&txn, &e, am).await? else {
             return Ok(None);
         };
-        let id = events::record(
+        let data = serde_json::json!({ "from": e.assignee_id, "to": assignee_id });
+        let ids = record_escalation_event(
             &txn,
-            escalation_event(EventKind::EscalationAssigned, actor, &saved, false)
-                .data(serde_json::json!({ "from": e.assignee_id, "to": assignee_id })),
+            EventKind::EscalationAssigned,
+            actor,
+            &saved,
+            false,
+            |b| b.data(data.clone()),
         )
         .await?;
         txn.commit().await?;
-        bus.committed(&[id]);
+        bus.committed(&ids);
         Ok(Some(saved))
     })
     .await
@@ -728,14 +749,15 @@ pub async fn post_update(
         })
         .exec_with_returning(&txn)
         .await?;
-        let mut ids = vec![
-            events::record(
-                &txn,
-                escalation_event(EventKind::EscalationUpdatePosted, actor, &e, public)
-                    .escalation_update(u.id),
-            )
-            .await?,
-        ];
+        let mut ids = record_escalation_event(
+            &txn,
+            EventKind::EscalationUpdatePosted,
+            actor,
+            &e,
+            public,
+            |b| b.escalation_update(u.id),
+        )
+        .await?;
         if public && e.track == Some(EscalationTrack::Hotfix) {
             let relayed = format!("Update from Tier 3: {body}");
             let Some(more) = affect_linked(&txn, actor, e.id, Effect::Tell(&relayed)).await? else {
@@ -776,14 +798,17 @@ pub async fn decline(
             return Ok(None);
         };
         close_links(&txn, saved.id).await?;
-        let id = events::record(
+        let ids = record_escalation_event(
             &txn,
-            escalation_event(EventKind::EscalationDeclined, actor, &saved, true)
-                .status(Some(e.status.as_str()), to.as_str()),
+            EventKind::EscalationDeclined,
+            actor,
+            &saved,
+            true,
+            |b| b.status(Some(e.status.as_str()), to.as_str()),
         )
         .await?;
         txn.commit().await?;
-        bus.committed(&[id]);
+        bus.committed(&ids);
         Ok(Some(saved))
     })
     .await
@@ -832,15 +857,15 @@ pub async fn schedule(
         let Some(saved) = save(&txn, &e, am).await? else {
             return Ok(None);
         };
-        let mut ids = vec![
-            events::record(
-                &txn,
-                escalation_event(EventKind::EscalationScheduled, actor, &saved, true)
-                    .release(r.id)
-                    .status(Some(e.status.as_str()), to.as_str()),
-            )
-            .await?,
-        ];
+        let mut ids = record_escalation_event(
+            &txn,
+            EventKind::EscalationScheduled,
+            actor,
+            &saved,
+            true,
+            |b| b.release(r.id).status(Some(e.status.as_str()), to.as_str()),
+        )
+        .await?;
         if let Some((effect @ Effect::Solve(SolvedBy::Release, _), true)) =
             effect_of_state(&txn, &saved).await?
         {

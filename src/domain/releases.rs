@@ -264,14 +264,17 @@ pub async fn ship(
                 return Ok(None);
             };
             escalations::close_links(&txn, done.id).await?;
-            ids.push(
-                events::record(
+            ids.extend(
+                escalations::record_escalation_event(
                     &txn,
-                    NewEvent::public(EventKind::EscalationReleased)
-                        .actor(actor.id)
-                        .escalation(done.id)
-                        .release(saved.id)
-                        .status(Some(e.status.as_str()), done.status.as_str()),
+                    EventKind::EscalationReleased,
+                    actor,
+                    &done,
+                    true,
+                    |b| {
+                        b.release(saved.id)
+                            .status(Some(e.status.as_str()), done.status.as_str())
+                    },
                 )
                 .await?,
             );

@@ -8,7 +8,9 @@ use crate::graphql::{
     connection::connection,
     context::ContextExt,
     ids,
-    types::{comment::Comment, enums::TicketStatus, ticket::Ticket, user::User},
+    types::{
+        comment::Comment, enums::TicketStatus, escalation::Escalation, ticket::Ticket, user::User,
+    },
 };
 
 /// What happened to a ticket.
@@ -19,6 +21,22 @@ pub enum TicketEventKind {
     StatusChanged,
     PriorityChanged,
     AssigneeChanged,
+    /// The ticket was escalated to Tier 3.
+    Escalated,
+    /// The ticket was linked to an existing escalation.
+    TicketLinked,
+    /// Its escalation was put on a track.
+    Triaged,
+    /// Its escalation was assigned (staff only).
+    EscalationAssigned,
+    /// Tier 3 posted an update (customers: public ones).
+    EscalationUpdatePosted,
+    /// Its escalation was declined.
+    EscalationDeclined,
+    /// Its escalation was scheduled into a release.
+    EscalationScheduled,
+    /// Its escalation's release shipped.
+    EscalationReleased,
     /// An event kind this server version does not name yet.
     Other,
 }
@@ -31,6 +49,14 @@ impl TicketEventKind {
             "STATUS_CHANGED" => Self::StatusChanged,
             "PRIORITY_CHANGED" => Self::PriorityChanged,
             "ASSIGNEE_CHANGED" => Self::AssigneeChanged,
+            "ESCALATED" => Self::Escalated,
+            "TICKET_LINKED" => Self::TicketLinked,
+            "TRIAGED" => Self::Triaged,
+            "ESCALATION_ASSIGNED" => Self::EscalationAssigned,
+            "ESCALATION_UPDATE_POSTED" => Self::EscalationUpdatePosted,
+            "ESCALATION_DECLINED" => Self::EscalationDeclined,
+            "ESCALATION_SCHEDULED" => Self::EscalationScheduled,
+            "ESCALATION_RELEASED" => Self::EscalationReleased,
             _ => Self::Other,
         }
     }
@@ -96,6 +122,18 @@ impl TicketEvent {
     async fn comment(&self, ctx: &Context<'_>) -> Result<Option<Comment>> {
         match self.0.comment_id {
             Some(id) => Ok(ctx.loaders()?.comments.load_one(id).await?.map(Comment)),
+            None => Ok(None),
+        }
+    }
+    /// The escalation it concerns, if any (as the viewer may see it).
+    async fn escalation(&self, ctx: &Context<'_>) -> Result<Option<Escalation>> {
+        match self.0.escalation_id {
+            Some(id) => Ok(ctx
+                .loaders()?
+                .escalations
+                .load_one(id)
+                .await?
+                .map(Escalation)),
             None => Ok(None),
         }
     }
