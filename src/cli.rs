@@ -131,6 +131,6 @@ pub fn mint(config: &Config, args: &TokenArgs) -> anyhow::Result<String> {
         name: args.name.clone(),
         exp,
         iss: config.jwt_issuer.clone(),
-        aud: config.jwt_audience.clone(),
+        aud: config.jwt_audience.as_deref().map(Into::into),
     })
 }

@@ -26,8 +26,23 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    /// One audience or several (RFC 7519 allows both).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
+}
+
+/// The `aud` claim: a string or an array of strings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl From<&str> for Audience {
+    fn from(s: &str) -> Self {
+        Audience::One(s.to_owned())
+    }
 }
 
 /// Verification (and, where the key allows, signing) keys, parsed once at startup.
@@ -83,7 +98,17 @@ impl Keys {
         };
 
         let mut validation = Validation::new(algorithm);
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
+        // jsonwebtoken checks `iss`/`aud` only when present unless they are required, and a
+        // configured issuer or audience must never be skipped by leaving the claim out.
+        let mut required = vec!["exp", "sub"];
+        if config.jwt_issuer.is_some() {
+            required.push("iss");
+        }
+        if config.jwt_audience.is_some() {
+            required.push("aud");
+        }
+        validation.set_required_spec_claims(&required);
         match &config.jwt_issuer {
             Some(iss) => validation.set_issuer(&[iss]),
             None => validation.iss = None,
@@ -259,5 +284,14 @@ mod tests {
         let mut bad_aud = good.clone();
         bad_aud.aud = Some("other".into());
         assert!(keys.verify(&keys.sign(&bad_aud).unwrap()).is_err());
+        let mut many = good.clone();
+        many.aud = Some(Audience::Many(vec!["other".into(), "tier3".into()]));
+        assert!(keys.verify(&keys.sign(&many).unwrap()).is_ok());
+        let mut missing = good.clone();
+        missing.iss = None;
+        assert!(keys.verify(&keys.sign(&missing).unwrap()).is_err());
+        let mut missing = good;
+        missing.aud = None;
+        assert!(keys.verify(&keys.sign(&missing).unwrap()).is_err());
     }
 }

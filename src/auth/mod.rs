@@ -4,5 +4,5 @@ pub mod edge;
 pub mod jwt;
 pub mod viewer;
 
-pub use jwt::{Claims, Keys};
+pub use jwt::{Audience, Claims, Keys};
 pub use viewer::{Actor, Viewer};

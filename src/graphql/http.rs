@@ -1,10 +1,10 @@
 //! HTTP handlers: GraphiQL, `POST /graphql`, health and readiness.
 
-use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use async_graphql::{BatchRequest, http::GraphiQLSource};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse, rejection::GraphQLRejection};
 use axum::{
-    extract::State,
-    http::{HeaderMap, StatusCode, header},
+    extract::{FromRequest, State},
+    http::{StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 
@@ -21,12 +21,10 @@ pub async fn graphiql() -> impl IntoResponse {
     )
 }
 
-/// `POST /graphql`: authenticate at the edge, then run the (batch) request.
-pub async fn graphql(
-    State(app): State<App>,
-    headers: HeaderMap,
-    req: GraphQLBatchRequest,
-) -> Response {
+/// `POST /graphql`: authenticate at the edge (before the body is even read), then parse
+/// and run the (batch) request.
+pub async fn graphql(State(app): State<App>, request: axum::extract::Request) -> Response {
+    let headers = request.headers().clone();
     let auth = match headers.get(header::AUTHORIZATION).map(|h| h.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
@@ -40,9 +38,25 @@ pub async fn graphql(
         Ok(v) => v,
         Err(err) => return error_response(err),
     };
+    let req = match GraphQLBatchRequest::<GraphQLRejection>::from_request(request, &()).await {
+        Ok(req) => req,
+        Err(rejection) => {
+            tracing::debug!(error = %rejection.0, "unparsable GraphQL request");
+            return error_response(AppError::bad_input(
+                "the request body is not a GraphQL request (expected JSON with a `query` string)",
+            ));
+        }
+    };
+    let req = req.into_inner();
+    let empty = match &req {
+        BatchRequest::Single(r) => r.query.trim().is_empty(),
+        BatchRequest::Batch(rs) => rs.is_empty() || rs.iter().any(|r| r.query.trim().is_empty()),
+    };
+    if empty {
+        return error_response(AppError::bad_input("the request has no `query`"));
+    }
     let loaders = Loaders::new(&app, &viewer);
     let req = req
-        .into_inner()
         .data(app.clone())
         .data(viewer)
         .data(std::sync::Arc::new(loaders));
