@@ -60,10 +60,40 @@ pub fn stamp_codes(mut resp: Response) -> Response {
     resp
 }
 
+/// async-graphql 7.2 leaves a failed root field out of `data` (or makes `data` null) where
+/// the GraphQL spec, and DESIGN.md's "`null` with `NOT_FOUND`", want the field present as
+/// `null`. Every root field of ours is nullable, so put them back.
+pub fn null_failed_roots(mut resp: Response) -> Response {
+    use async_graphql::{PathSegment, Value};
+    let failed: Vec<String> = resp
+        .errors
+        .iter()
+        .filter_map(|e| match e.path.as_slice() {
+            [PathSegment::Field(name)] => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    if failed.is_empty() {
+        return resp;
+    }
+    if matches!(resp.data, Value::Null) {
+        resp.data = Value::Object(Default::default());
+    }
+    if let Value::Object(map) = &mut resp.data {
+        for name in failed {
+            map.entry(async_graphql::Name::new(name))
+                .or_insert(Value::Null);
+        }
+    }
+    resp
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for ErrorCodesExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        stamp_codes(next.run(ctx).await)
+        // Requests refused before execution (parse, validation) have path-less errors only,
+        // so `null_failed_roots` leaves them alone.
+        null_failed_roots(stamp_codes(next.run(ctx).await))
     }
 
     fn subscribe<'s>(
