@@ -34,16 +34,30 @@ impl App {
         App::with_db(config, conn)
     }
 
-    /// Assembles the app around an existing (migrated) connection.
+    /// Assembles the app around an existing (migrated) connection and starts its event
+    /// publisher (and, on PostgreSQL, the cross-replica listener). Needs a Tokio runtime.
     pub fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<App> {
         let keys = Keys::from_config(&config)?;
+        let shutdown = CancellationToken::new();
+        let bus = if db::is_postgres(&db) {
+            let bus = EventBus::via_listener();
+            tokio::spawn(crate::events::postgres::listen(
+                db.clone(),
+                bus.clone(),
+                shutdown.clone(),
+            ));
+            bus
+        } else {
+            EventBus::local()
+        };
+        tokio::spawn(bus.clone().run_publisher(db.clone(), shutdown.clone()));
         Ok(App {
             db,
             keys: Arc::new(keys),
             config: Arc::new(config),
-            bus: EventBus::default(),
+            bus,
             schema: graphql::build(),
-            shutdown: CancellationToken::new(),
+            shutdown,
         })
     }
 }

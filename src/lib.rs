@@ -33,6 +33,7 @@ pub fn router(app: App) -> Router {
             "/graphql",
             get(graphql::http::graphiql).post(graphql::http::graphql),
         )
+        .route("/graphql/ws", get(graphql::ws::graphql_ws))
         .route("/healthz", get(graphql::http::healthz))
         .route("/readyz", get(graphql::http::readyz))
         .with_state(app)

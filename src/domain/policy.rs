@@ -136,6 +136,32 @@ pub async fn release_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<C
     })
 }
 
+/// Whether the viewer may receive a ticket event now (subscriptions): the rules of
+/// `ticket_scope` and `event_filter`, applied to one committed event at delivery. The
+/// org-scope grant is read from the database here too, so revoking it stops an open
+/// subscription's events about colleagues' tickets at once.
+pub async fn may_receive(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    env: &crate::events::Envelope,
+) -> AppResult<bool> {
+    let e = &env.event;
+    if e.ticket_id.is_none() {
+        return Ok(false);
+    }
+    match v {
+        Viewer::Anonymous => Ok(false),
+        Viewer::User(a) if is_staff(a.role) => Ok(true),
+        Viewer::User(_) if !e.public => Ok(false),
+        Viewer::User(a) => match (a.org_id, e.org_id) {
+            // With scope a customer sees their organization's tickets (their own included)...
+            (Some(mine), Some(theirs)) if mine == theirs && has_org_scope(db, a).await? => Ok(true),
+            // ...without it, only the tickets they requested.
+            _ => Ok(env.requester_id == Some(a.id)),
+        },
+    }
+}
+
 /// Comments of a visible ticket: customers see public ones only.
 pub fn comment_filter(v: &Viewer) -> Condition {
     public_only(v, comment::Column::Public)

@@ -185,5 +185,6 @@ pub async fn record(db: &impl ConnectionTrait, e: NewEvent) -> AppResult<i64> {
     }
     .insert(db)
     .await?;
+    crate::events::postgres::notify(db, row.id).await?;
     Ok(row.id)
 }

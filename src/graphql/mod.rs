@@ -10,7 +10,9 @@ pub mod mutation;
 pub mod node;
 pub mod query;
 pub mod schema;
+pub mod subscription;
 pub mod types;
 pub mod workflow;
+pub mod ws;
 
 pub use schema::{AppSchema, build, sdl};

@@ -140,7 +140,8 @@ pub struct TestApp {
     /// The last statements run (for debugging query-count tests).
     pub log: Arc<Mutex<Vec<String>>>,
     keys: Keys,
-    _db: TestDb,
+    config: Config,
+    db: Arc<TestDb>,
 }
 
 impl TestApp {
@@ -152,9 +153,14 @@ impl TestApp {
     /// A server whose configuration the test adjusts first.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         init_tracing();
-        let db = TestDb::create().await;
+        let db = Arc::new(TestDb::create().await);
         let mut config = Config::for_database(db.url.clone(), SECRET);
         adjust(&mut config);
+        Self::start(config, db).await
+    }
+
+    /// Starts a server on an existing test database.
+    async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
         let mut conn = tier3::db::connect(&config).await.expect("connect");
         tier3::db::migrate(&conn).await.expect("migrate");
         let statements = Arc::new(AtomicUsize::new(0));
@@ -169,7 +175,7 @@ impl TestApp {
             });
         }
         let keys = Keys::from_config(&config).expect("keys");
-        let app = App::with_db(config, conn).expect("app");
+        let app = App::with_db(config.clone(), conn).expect("app");
         let server = Server::bind(app.clone()).await.expect("bind");
         let addr = server.local_addr().expect("addr");
         tokio::spawn(server.run());
@@ -180,8 +186,35 @@ impl TestApp {
             statements,
             log,
             keys,
-            _db: db,
+            config,
+            db,
         }
+    }
+
+    /// Waits (up to 5 s) until this server has at least `n` live subscription feeds, so a
+    /// test's next change is sure to reach them.
+    pub async fn wait_subscribers(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while self.app.bus.receivers() < n {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "only {} of {n} subscribers",
+                self.app.bus.receivers()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Another tier3 process on the same database (a replica behind a load balancer).
+    pub async fn replica(&self) -> TestApp {
+        Self::start(self.config.clone(), self.db.clone()).await
+    }
+
+    /// Stops this server (graceful shutdown) and starts a fresh one on the same database.
+    pub async fn restart(self) -> TestApp {
+        self.app.shutdown.cancel();
+        let _ = self.app.db.clone().close().await;
+        Self::start(self.config.clone(), self.db.clone()).await
     }
 
     /// `http://127.0.0.1:port` + path.
@@ -354,4 +387,144 @@ pub fn code(res: &Value) -> &str {
 pub fn data(res: &Value) -> &Value {
     assert!(res["errors"].is_null(), "unexpected errors: {res}");
     &res["data"]
+}
+
+/// A graphql-transport-ws client over a real WebSocket.
+pub struct Ws {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+/// How a WebSocket session ended or what it produced next.
+#[derive(Debug)]
+pub enum WsEvent {
+    /// A `next` payload for subscription `id`.
+    Next(String, Value),
+    /// An `error` message for subscription `id`.
+    Error(String, Value),
+    /// `complete` for subscription `id`.
+    Complete(String),
+    /// The server closed the socket with this code.
+    Closed(u16),
+}
+
+impl TestApp {
+    /// Opens `/graphql/ws` and sends `connection_init` with this payload; does not wait for
+    /// the ack (see [`Ws::ack`]).
+    pub async fn ws_raw(&self, init: Value) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+        let mut req = format!("ws://{}/graphql/ws", self.addr)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("ws connect");
+        let mut ws = Ws { socket };
+        ws.send(json!({ "type": "connection_init", "payload": init }))
+            .await;
+        ws
+    }
+
+    /// Opens a WebSocket as `user` (or anonymously) and waits for `connection_ack`.
+    pub async fn ws(&self, user: Option<&User>) -> Ws {
+        let init = match user {
+            Some(u) => json!({ "token": u.token }),
+            None => json!({}),
+        };
+        let mut ws = self.ws_raw(init).await;
+        ws.ack().await;
+        ws
+    }
+}
+
+impl Ws {
+    async fn send(&mut self, msg: Value) {
+        use futures_util::SinkExt as _;
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                msg.to_string().into(),
+            ))
+            .await
+            .expect("ws send");
+    }
+
+    /// Waits for `connection_ack`.
+    pub async fn ack(&mut self) {
+        let msg = self.raw_next().await;
+        match msg {
+            Some(m) if m["payload"]["type"] == "connection_ack" => {}
+            other => panic!("expected connection_ack, got {other:?}"),
+        }
+    }
+
+    /// Starts a subscription with this id.
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({
+            "id": id, "type": "subscribe",
+            "payload": { "query": query, "variables": variables },
+        }))
+        .await;
+    }
+
+    /// Stops a subscription.
+    pub async fn stop(&mut self, id: &str) {
+        self.send(json!({ "id": id, "type": "complete" })).await;
+    }
+
+    /// The next protocol message as JSON (`None` once closed), within 10 s.
+    async fn raw_next(&mut self) -> Option<Value> {
+        match self.next_event().await {
+            WsEvent::Closed(_) => None,
+            WsEvent::Next(id, p) => Some(json!({ "type": "next", "id": id, "payload": p })),
+            WsEvent::Error(id, p) => Some(json!({ "type": "error", "id": id, "payload": p })),
+            WsEvent::Complete(id) => Some(json!({ "type": "complete", "id": id })),
+        }
+    }
+
+    /// The next thing that happens on the socket, within 10 s (pings are answered).
+    pub async fn next_event(&mut self) -> WsEvent {
+        use futures_util::StreamExt as _;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(10), self.socket.next())
+                .await
+                .expect("no WebSocket message within 10 s");
+            let text = match msg {
+                None | Some(Err(_)) => return WsEvent::Closed(1006),
+                Some(Ok(Message::Close(frame))) => {
+                    return WsEvent::Closed(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
+                }
+                Some(Ok(Message::Text(t))) => t.to_string(),
+                Some(Ok(_)) => continue,
+            };
+            let v: Value = serde_json::from_str(&text).expect("json message");
+            let id = v["id"].as_str().unwrap_or_default().to_owned();
+            match v["type"].as_str() {
+                Some("next") => return WsEvent::Next(id, v["payload"].clone()),
+                Some("error") => return WsEvent::Error(id, v["payload"].clone()),
+                Some("complete") => return WsEvent::Complete(id),
+                Some("ping") => self.send(json!({ "type": "pong" })).await,
+                Some("connection_ack") => {
+                    return WsEvent::Next("".into(), json!({ "type": "connection_ack" }));
+                }
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next `next` payload's data for any subscription, panicking on anything else.
+    pub async fn next_data(&mut self) -> (String, Value) {
+        match self.next_event().await {
+            WsEvent::Next(id, payload) => {
+                assert!(payload["errors"].is_null(), "subscription error: {payload}");
+                (id, payload["data"].clone())
+            }
+            other => panic!("expected a next message, got {other:?}"),
+        }
+    }
 }

@@ -1,0 +1,425 @@
+//! Live updates over a real WebSocket against a spawned server (graphql-transport-ws).
+
+mod common;
+
+use common::{TestApp, User, WsEvent, data};
+use serde_json::{Value, json};
+
+const EVENT: &str = "cursor kind fromStatus toStatus public ticket { id } comment { body public }";
+
+async fn run(app: &TestApp, user: &User, name: &str, selection: &str, input: Value) -> Value {
+    let upper = name[..1].to_uppercase() + &name[1..];
+    let q = format!("mutation($i: {upper}Input!) {{ {name}(input: $i) {{ {selection} }} }}");
+    let res = app.gql(Some(user), &q, json!({ "i": input })).await;
+    data(&res)[name].clone()
+}
+
+async fn escalate(app: &TestApp, agent: &User, ticket: &str) -> String {
+    let r = run(app, agent, "escalateTicket", "escalation { id }",
+        json!({ "ticketId": ticket, "title": "Checkout 502", "details": "internal", "priority": "P1" })).await;
+    r["escalation"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Reads `next` messages until one satisfies `pred`, returning every kind seen before it.
+async fn until(
+    ws: &mut common::Ws,
+    field: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> (Vec<Value>, Value) {
+    let mut before = Vec::new();
+    loop {
+        let (_, d) = ws.next_data().await;
+        let e = d[field].clone();
+        if pred(&e) {
+            return (before, e);
+        }
+        before.push(e);
+    }
+}
+
+#[tokio::test]
+async fn hotfix_updates_reach_their_customer_only() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let carol = app.customer("globex").await;
+    let agent = app.agent().await;
+    let dev = app.developer().await;
+    let lead = app.triage_lead().await;
+    let alices = app.create_ticket(&alice, "EUR checkout 502").await;
+    let carols = app.create_ticket(&carol, "unrelated").await;
+
+    let q = format!("subscription {{ hotfixUpdates {{ {EVENT} }} }}");
+    let mut a = app.ws(Some(&alice)).await;
+    let mut c = app.ws(Some(&carol)).await;
+    let mut s = app.ws(Some(&agent)).await;
+    for ws in [&mut a, &mut c, &mut s] {
+        ws.subscribe("h", &q, json!({})).await;
+    }
+    app.wait_subscribers(3).await;
+
+    let esc = escalate(&app, &agent, &alices).await;
+    run(
+        &app,
+        &lead,
+        "triageEscalation",
+        "escalation { id }",
+        json!({ "escalationId": esc, "track": "HOTFIX" }),
+    )
+    .await;
+    run(
+        &app,
+        &dev,
+        "postEscalationUpdate",
+        "escalationUpdate { id }",
+        json!({ "escalationId": esc, "body": "internal: FX cache", "public": false }),
+    )
+    .await;
+    run(
+        &app,
+        &dev,
+        "postEscalationUpdate",
+        "escalationUpdate { id }",
+        json!({ "escalationId": esc, "body": "fix being tested", "public": true }),
+    )
+    .await;
+    let rel = run(
+        &app,
+        &lead,
+        "createRelease",
+        "release { id }",
+        json!({ "version": "1.0.1", "kind": "HOTFIX" }),
+    )
+    .await;
+    let rel = rel["release"]["id"].as_str().unwrap().to_owned();
+    run(
+        &app,
+        &lead,
+        "scheduleEscalation",
+        "escalation { id }",
+        json!({ "escalationId": esc, "releaseId": rel }),
+    )
+    .await;
+    run(
+        &app,
+        &lead,
+        "markReleaseImminent",
+        "release { id }",
+        json!({ "releaseId": rel }),
+    )
+    .await;
+
+    // Alice: triage, the public update (and its relay), scheduling, then her ticket solved.
+    let (before, solved) = until(&mut a, "hotfixUpdates", |e| e["toStatus"] == "SOLVED").await;
+    let kinds: Vec<&str> = before.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"TRIAGED"), "{kinds:?}");
+    assert!(kinds.contains(&"ESCALATION_UPDATE_POSTED"), "{kinds:?}");
+    assert!(
+        before
+            .iter()
+            .all(|e| e["public"] == true && e["ticket"]["id"] == alices.as_str()),
+        "{before:?}"
+    );
+    assert!(
+        !format!("{before:?}").contains("FX cache"),
+        "an internal update reached the customer"
+    );
+    assert_eq!(solved["ticket"]["id"], alices.as_str());
+
+    // Staff see the internal update too.
+    let (staff, _) = until(&mut s, "hotfixUpdates", |e| e["toStatus"] == "SOLVED").await;
+    assert!(
+        staff
+            .iter()
+            .any(|e| e["kind"] == "ESCALATION_UPDATE_POSTED" && e["public"] == false),
+        "{staff:?}"
+    );
+
+    // Carol got nothing about Alice's ticket: the first thing she receives is her own
+    // ticket's hotfix event, triggered now as a sentinel (delivery is in commit order).
+    let esc2 = escalate(&app, &agent, &carols).await;
+    let _ = &esc2;
+    run(
+        &app,
+        &lead,
+        "triageEscalation",
+        "escalation { id }",
+        json!({ "escalationId": esc2, "track": "HOTFIX" }),
+    )
+    .await;
+    let (_, first) = c.next_data().await;
+    assert_eq!(
+        first["hotfixUpdates"]["ticket"]["id"],
+        carols.as_str(),
+        "{first}"
+    );
+}
+
+#[tokio::test]
+async fn revoking_scope_stops_events_about_colleagues_at_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let bob = app.customer("acme").await;
+    app.grant_scope(&alice).await;
+    let bobs = app.create_ticket(&bob, "bob's").await;
+    let alices = app.create_ticket(&alice, "alice's").await;
+
+    let mut a = app.ws(Some(&alice)).await;
+    a.subscribe(
+        "u",
+        &format!("subscription {{ ticketUpdates {{ {EVENT} }} }}"),
+        json!({}),
+    )
+    .await;
+    app.wait_subscribers(1).await;
+    app.comment(&bob, &bobs, "first from bob", true).await;
+    let (_, d) = a.next_data().await;
+    assert_eq!(d["ticketUpdates"]["comment"]["body"], "first from bob");
+
+    app.revoke_scope(&alice).await;
+    app.comment(&bob, &bobs, "second from bob", true).await;
+    app.comment(&alice, &alices, "sentinel", true).await;
+    let (_, d) = a.next_data().await;
+    assert_eq!(d["ticketUpdates"]["comment"]["body"], "sentinel", "{d}");
+}
+
+#[tokio::test]
+async fn internal_comments_reach_staff_only() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let agent = app.agent().await;
+    let t = app.create_ticket(&alice, "x").await;
+    let mut a = app.ws(Some(&alice)).await;
+    let mut s = app.ws(Some(&agent)).await;
+    let q = format!("subscription {{ ticketUpdates {{ {EVENT} }} }}");
+    a.subscribe("u", &q, json!({})).await;
+    s.subscribe("u", &q, json!({})).await;
+    app.wait_subscribers(2).await;
+    app.comment(&agent, &t, "internal note", false).await;
+    app.comment(&agent, &t, "public reply", true).await;
+    let (_, d) = a.next_data().await;
+    assert_eq!(d["ticketUpdates"]["comment"]["body"], "public reply");
+    let (_, d) = s.next_data().await;
+    assert_eq!(d["ticketUpdates"]["comment"]["body"], "internal note");
+}
+
+#[tokio::test]
+async fn ticket_status_changed_follows_one_ticket_or_all_visible() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let agent = app.agent().await;
+    let t1 = app.create_ticket(&alice, "one").await;
+    let t2 = app.create_ticket(&alice, "two").await;
+    let mut ws = app.ws(Some(&alice)).await;
+    ws.subscribe(
+        "one",
+        "subscription($t: ID) { ticketStatusChanged(ticketId: $t) { ticket { id } toStatus } }",
+        json!({ "t": t2 }),
+    )
+    .await;
+    ws.subscribe(
+        "all",
+        "subscription { ticketStatusChanged { ticket { id } toStatus } }",
+        json!({}),
+    )
+    .await;
+    app.wait_subscribers(2).await;
+    let update = "mutation($i: UpdateTicketInput!) { updateTicket(input: $i) { ticket { id } } }";
+    data(
+        &app.gql(
+            Some(&agent),
+            update,
+            json!({ "i": { "ticketId": t1, "status": "OPEN" } }),
+        )
+        .await,
+    );
+    data(
+        &app.gql(
+            Some(&agent),
+            update,
+            json!({ "i": { "ticketId": t2, "status": "PENDING" } }),
+        )
+        .await,
+    );
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let (id, d) = ws.next_data().await;
+        got.push((
+            id,
+            d["ticketStatusChanged"]["ticket"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            d["ticketStatusChanged"]["toStatus"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        ));
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("all".into(), t1.clone(), "OPEN".into()),
+            ("all".into(), t2.clone(), "PENDING".into()),
+            ("one".into(), t2.clone(), "PENDING".into()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bad_subscription_input_gets_a_clear_error() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let carol = app.customer("globex").await;
+    let carols = app.create_ticket(&carol, "not yours").await;
+    let mut ws = app.ws(Some(&alice)).await;
+    let q = "subscription($t: ID) { ticketStatusChanged(ticketId: $t) { toStatus } }";
+    for (id, vars, code) in [
+        ("a", json!({ "t": carols }), "NOT_FOUND"),
+        ("b", json!({ "t": "VGlja2V0Ojk5OTk5" }), "NOT_FOUND"),
+        ("c", json!({ "t": "garbage" }), "NOT_FOUND"),
+    ] {
+        ws.subscribe(id, q, vars).await;
+        let mut ev = ws.next_event().await;
+        while matches!(ev, WsEvent::Complete(_)) {
+            ev = ws.next_event().await;
+        }
+        match ev {
+            WsEvent::Next(got, payload) | WsEvent::Error(got, payload) => {
+                assert_eq!(got, id);
+                let err = if payload.is_array() {
+                    payload[0].clone()
+                } else {
+                    payload["errors"][0].clone()
+                };
+                assert_eq!(err["extensions"]["code"], code, "{payload}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    ws.subscribe(
+        "d",
+        "subscription { ticketUpdates(after: \"nope\") { kind } }",
+        json!({}),
+    )
+    .await;
+    let mut ev = ws.next_event().await;
+    while matches!(ev, WsEvent::Complete(_)) {
+        ev = ws.next_event().await;
+    }
+    match ev {
+        WsEvent::Next(_, payload) | WsEvent::Error(_, payload) => {
+            let err = if payload.is_array() {
+                payload[0].clone()
+            } else {
+                payload["errors"][0].clone()
+            };
+            assert_eq!(err["extensions"]["code"], "BAD_USER_INPUT", "{payload}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_bad_token_closes_the_socket_with_4401() {
+    let app = TestApp::spawn().await;
+    let mut ws = app.ws_raw(json!({ "token": "not-a-jwt" })).await;
+    match ws.next_event().await {
+        WsEvent::Closed(code) => assert_eq!(code, 4401),
+        other => panic!("{other:?}"),
+    }
+    let mut ws = app.ws_raw(json!({ "Authorization": "Basic abc" })).await;
+    match ws.next_event().await {
+        WsEvent::Closed(code) => assert_eq!(code, 4401),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_expiring_token_ends_the_connection() {
+    let app = TestApp::spawn().await;
+    let mut claims = TestApp::claims("short-lived", "agent", None);
+    claims.exp = jsonwebtoken::get_current_timestamp() + 2;
+    let token = app.sign(&claims);
+    let mut ws = app
+        .ws_raw(json!({ "Authorization": format!("Bearer {token}") }))
+        .await;
+    ws.ack().await;
+    ws.subscribe("u", "subscription { ticketUpdates { kind } }", json!({}))
+        .await;
+    match ws.next_event().await {
+        WsEvent::Closed(code) => assert_eq!(code, 4401),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Disconnect, change things, reconnect with the last cursor: every missed event arrives
+/// exactly once, in order — also after a server restart.
+#[tokio::test]
+async fn resume_from_a_cursor_misses_nothing_even_across_a_restart() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let agent = app.agent().await;
+    let t = app.create_ticket(&alice, "resumable").await;
+    let q =
+        "subscription($after: String) { ticketUpdates(after: $after) { cursor comment { body } } }";
+
+    let mut ws = app.ws(Some(&alice)).await;
+    ws.subscribe("u", q, json!({ "after": null })).await;
+    app.wait_subscribers(1).await;
+    app.comment(&agent, &t, "m0", true).await;
+    let (_, d) = ws.next_data().await;
+    assert_eq!(d["ticketUpdates"]["comment"]["body"], "m0");
+    let cursor = d["ticketUpdates"]["cursor"].as_str().unwrap().to_owned();
+    drop(ws);
+
+    for i in 1..=3 {
+        app.comment(&agent, &t, &format!("m{i}"), true).await;
+    }
+    let app = app.restart().await;
+    app.comment(&agent, &t, "m4", true).await;
+
+    let mut ws = app.ws(Some(&alice)).await;
+    ws.subscribe("u", q, json!({ "after": cursor })).await;
+    app.comment(&agent, &t, "m5", true).await;
+    let mut bodies = Vec::new();
+    while bodies.len() < 5 {
+        let (_, d) = ws.next_data().await;
+        bodies.push(
+            d["ticketUpdates"]["comment"]["body"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(bodies, ["m1", "m2", "m3", "m4", "m5"]);
+}
+
+/// Two tier3 processes on one PostgreSQL database: a change made through one reaches a
+/// subscriber of the other (LISTEN/NOTIFY). SQLite is single-instance by design.
+#[tokio::test]
+async fn events_fan_out_across_replicas_on_postgres() {
+    if std::env::var("TIER3_TEST_DATABASE_URL")
+        .map(|v| v.is_empty())
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: needs TIER3_TEST_DATABASE_URL (PostgreSQL)");
+        return;
+    }
+    let a = TestApp::spawn().await;
+    let b = a.replica().await;
+    let alice = a.customer("acme").await;
+    let agent = a.agent().await;
+    let t = a.create_ticket(&alice, "across replicas").await;
+    let mut ws = b.ws(Some(&alice)).await;
+    ws.subscribe(
+        "u",
+        "subscription { ticketUpdates { comment { body } } }",
+        json!({}),
+    )
+    .await;
+    b.wait_subscribers(1).await;
+    a.comment(&agent, &t, "from replica A", true).await;
+    let (_, d) = ws.next_data().await;
+    assert_eq!(d["ticketUpdates"]["comment"]["body"], "from replica A");
+}
