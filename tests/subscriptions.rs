@@ -421,5 +421,8 @@ async fn events_fan_out_across_replicas_on_postgres() {
     b.wait_subscribers(1).await;
     a.comment(&agent, &t, "from replica A", true).await;
     let (_, d) = ws.next_data().await;
-    assert_eq!(d["ticketUpdates"]["comment"]["body"], "from replica A");
+    assert_eq!(
+        d["ticketUpdates"]["comment"]["body"], "from replica A",
+        "{d}"
+    );
 }

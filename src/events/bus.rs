@@ -42,6 +42,8 @@ pub struct Envelope {
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Envelope>>,
     wake: Arc<Notify>,
+    /// Subscription feeds established on this process (see [`FeedGuard`]).
+    feeds: Arc<std::sync::atomic::AtomicUsize>,
     /// On PostgreSQL the listener is the only local path (it hears our own NOTIFYs too).
     via_listener: bool,
 }
@@ -62,6 +64,7 @@ impl EventBus {
         EventBus {
             tx,
             wake: Arc::new(Notify::new()),
+            feeds: Arc::default(),
             via_listener,
         }
     }
@@ -83,9 +86,15 @@ impl EventBus {
         self.tx.subscribe()
     }
 
-    /// How many receivers are listening (the `active subscriptions` figure).
-    pub fn receivers(&self) -> usize {
-        self.tx.receiver_count()
+    /// How many subscription feeds are established (the `active subscriptions` figure).
+    pub fn active_feeds(&self) -> usize {
+        self.feeds.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Counts a feed as established until the guard is dropped.
+    pub fn feed_guard(&self) -> FeedGuard {
+        self.feeds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        FeedGuard(self.feeds.clone())
     }
 
     /// Runs the publisher until `shutdown`: reads new rows after each wake-up and
@@ -135,6 +144,16 @@ impl EventBus {
                 }
             }
         }
+    }
+}
+
+/// Keeps a feed counted in [`EventBus::active_feeds`] while it lives.
+#[derive(Debug)]
+pub struct FeedGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for FeedGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -15,7 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::AppResult,
-    events::{Envelope, EventBus, bus::Cursor},
+    events::{
+        Envelope, EventBus,
+        bus::{Cursor, FeedGuard, latest_id},
+    },
 };
 
 /// How far (in events) a subscriber may fall behind before it is ended.
@@ -44,24 +47,25 @@ struct Feed {
     last: i64,
     seen: BTreeSet<i64>,
     done: bool,
+    _guard: FeedGuard,
 }
 
 /// Events committed after `after` (replayed from the table first), or, without a cursor,
 /// events committed from now on.
-#[allow(clippy::unused_async)] // kept async: callers await it and later versions may read
 pub async fn feed(
     db: DatabaseConnection,
     bus: EventBus,
     shutdown: CancellationToken,
     after: Option<i64>,
 ) -> AppResult<impl Stream<Item = Item> + Send + 'static> {
-    // Live from the moment the receiver exists: everything published after this point
-    // reaches it. With a cursor, the table is replayed first and live duplicates skipped.
+    // Subscribe before reading the position, so nothing committed after it is missed;
+    // live-only feeds start after the newest committed event, cursors replay the table.
     let rx = bus.subscribe();
     let (last, replay) = match after {
         Some(after) => (after, Some(Cursor::after(after))),
-        None => (0, None),
+        None => (latest_id(&db).await?, None),
     };
+    let guard = bus.feed_guard();
     let state = Feed {
         db,
         rx,
@@ -72,6 +76,7 @@ pub async fn feed(
         last,
         seen: BTreeSet::new(),
         done: false,
+        _guard: guard,
     };
     Ok(futures_util::stream::unfold(state, |mut f| async move {
         let item = f.next().await?;

@@ -195,11 +195,11 @@ impl TestApp {
     /// test's next change is sure to reach them.
     pub async fn wait_subscribers(&self, n: usize) {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        while self.app.bus.receivers() < n {
+        while self.app.bus.active_feeds() < n {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "only {} of {n} subscribers",
-                self.app.bus.receivers()
+                self.app.bus.active_feeds()
             );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
