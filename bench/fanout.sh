@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# S1 fan-out: N idle subscribers on one tier3 process (release build), then status changes.
+# Usage: bench/fanout.sh [subscribers=10000] [changes=20] [role=agent|customer] [sqlite|postgres]
+# Prints per-change delivery delays and SUMMARY lines (recorded in BENCHMARKS.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-10000}
+CHANGES=${2:-20}
+ROLE=${3:-agent}
+DB=${4:-sqlite}
+PORT=${PORT:-18080}
+export JWT_SECRET=${JWT_SECRET:-fanout-bench-secret-0123456789}
+
+ulimit -n "$(ulimit -Hn)"
+cargo build --release --quiet --bin tier3 --example fanout
+
+work=$(mktemp -d)
+case "$DB" in
+  sqlite) export DATABASE_URL="sqlite://$work/tier3.db?mode=rwc" ;;
+  postgres)
+    name="tier3_bench_fanout_$$"
+    psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "CREATE DATABASE $name"
+    export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$name" ;;
+  *) echo "unknown database $DB" >&2; exit 2 ;;
+esac
+RUST_LOG=warn ./target/release/tier3 serve --bind "127.0.0.1:$PORT" --data-dir "$work" &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  [ "$DB" = postgres ] && psql -X -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
+  sleep 0.1
+done
+echo "server pid $server on $DB; $N $ROLE subscribers; $(nproc) cores shared by server and client"
+./target/release/examples/fanout --url "http://127.0.0.1:$PORT" --server-pid "$server" \
+  --subscribers "$N" --changes "$CHANGES" --role "$ROLE"
