@@ -106,13 +106,23 @@ pub async fn list(
     filter: &EscalationFilter,
     args: PageArgs,
 ) -> AppResult<Page<escalation::Entity>> {
-    let all = escalation::Entity::find()
-        .filter(policy::escalation_scope(db, v).await?)
+    let scope = policy::escalation_scope(db, v).await?;
+    let mut all = escalation::Entity::find()
+        .filter(scope.clone())
         .filter(filter.condition());
+    // The assignee is staff-only: for anyone else an assignee filter matches nothing, so
+    // its answer cannot depend on (and so cannot reveal) who the assignee is.
+    if filter.assignee_id.is_some() && !policy::sees_internal(v) {
+        all = all.filter(Condition::any());
+    }
     let mut q = all.clone();
     if let Some(after) = args.after {
-        // The cursor names the last row seen; continue after its (priority, id).
-        let last = escalation::Entity::find_by_id(after).one(db).await?;
+        // The cursor names the last row seen; continue after its (priority, id). A cursor
+        // naming a row the viewer cannot see behaves exactly like one naming no row.
+        let last = escalation::Entity::find_by_id(after)
+            .filter(scope)
+            .one(db)
+            .await?;
         if let Some(last) = last {
             q = q.filter(
                 Condition::any()
