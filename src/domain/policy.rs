@@ -157,7 +157,7 @@ pub async fn may_receive(
             // With scope a customer sees their organization's tickets (their own included)...
             (Some(mine), Some(theirs)) if mine == theirs && has_org_scope(db, a).await? => Ok(true),
             // ...without it, only the tickets they requested.
-            _ => Ok(env.requester_id == Some(a.id)),
+            _ => Ok(env.requester_id() == Some(a.id)),
         },
     }
 }

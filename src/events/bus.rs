@@ -8,7 +8,7 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use entity::{EscalationTrack, escalation, event, ticket};
+use entity::{EscalationTrack, app_user, comment, escalation, event, ticket};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
     QuerySelect,
@@ -27,14 +27,27 @@ pub const BATCH: u64 = 500;
 /// when a later one was read) is looked for again before it is taken as rolled back.
 const GAP_PATIENCE: Duration = Duration::from_secs(60);
 
-/// A committed event with what delivery-time authorization needs, read once per process.
+/// A committed event with what delivery needs, read once per process for all subscribers:
+/// the rows it names (as they are when it is read), so that thousands of subscribers
+/// authorize and render it without a query each.
 #[derive(Debug, Clone)]
 pub struct Envelope {
     pub event: event::Model,
-    /// The requester of the event's ticket, if it concerns one.
-    pub requester_id: Option<i64>,
-    /// The track of the event's escalation, if it concerns one (at read time).
+    /// The event's ticket, if it concerns one.
+    pub ticket: Option<ticket::Model>,
+    /// The event's comment, if it announces one.
+    pub comment: Option<comment::Model>,
+    /// Who caused it.
+    pub actor: Option<app_user::Model>,
+    /// The track of the event's escalation, if it concerns one.
     pub track: Option<EscalationTrack>,
+}
+
+impl Envelope {
+    /// The requester of the event's ticket.
+    pub fn requester_id(&self) -> Option<i64> {
+        self.ticket.as_ref().map(|t| t.requester_id)
+    }
 }
 
 /// Announces committed events to this process's subscribers.
@@ -212,46 +225,75 @@ impl Cursor {
     }
 }
 
-/// Adds the requester and track of each event's ticket and escalation (two queries a batch).
+/// Reads the rows a batch of events names (four queries a batch, whatever its size).
 pub async fn envelop(db: &DatabaseConnection, rows: Vec<event::Model>) -> AppResult<Vec<Envelope>> {
+    use std::collections::HashMap;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let ticket_ids: Vec<i64> = rows.iter().filter_map(|e| e.ticket_id).collect();
-    let escalation_ids: Vec<i64> = rows.iter().filter_map(|e| e.escalation_id).collect();
-    let requesters: std::collections::HashMap<i64, i64> = if ticket_ids.is_empty() {
-        Default::default()
+    fn ids(rows: &[event::Model], f: impl Fn(&event::Model) -> Option<i64>) -> Vec<i64> {
+        let mut v: Vec<i64> = rows.iter().filter_map(f).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+    let ticket_ids = ids(&rows, |e| e.ticket_id);
+    let comment_ids = ids(&rows, |e| e.comment_id);
+    let actor_ids = ids(&rows, |e| e.actor_id);
+    let escalation_ids = ids(&rows, |e| e.escalation_id);
+    let tickets: HashMap<i64, ticket::Model> = if ticket_ids.is_empty() {
+        HashMap::new()
     } else {
         ticket::Entity::find()
-            .select_only()
-            .column(ticket::Column::Id)
-            .column(ticket::Column::RequesterId)
             .filter(ticket::Column::Id.is_in(ticket_ids))
-            .into_tuple::<(i64, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect()
+    };
+    let comments: HashMap<i64, comment::Model> = if comment_ids.is_empty() {
+        HashMap::new()
+    } else {
+        comment::Entity::find()
+            .filter(comment::Column::Id.is_in(comment_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect()
+    };
+    let actors: HashMap<i64, app_user::Model> = if actor_ids.is_empty() {
+        HashMap::new()
+    } else {
+        app_user::Entity::find()
+            .filter(app_user::Column::Id.is_in(actor_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect()
+    };
+    let tracks: HashMap<i64, Option<EscalationTrack>> = if escalation_ids.is_empty() {
+        HashMap::new()
+    } else {
+        escalation::Entity::find()
+            .select_only()
+            .column(escalation::Column::Id)
+            .column(escalation::Column::Track)
+            .filter(escalation::Column::Id.is_in(escalation_ids))
+            .into_tuple::<(i64, Option<EscalationTrack>)>()
             .all(db)
             .await?
             .into_iter()
             .collect()
     };
-    let tracks: std::collections::HashMap<i64, Option<EscalationTrack>> =
-        if escalation_ids.is_empty() {
-            Default::default()
-        } else {
-            escalation::Entity::find()
-                .select_only()
-                .column(escalation::Column::Id)
-                .column(escalation::Column::Track)
-                .filter(escalation::Column::Id.is_in(escalation_ids))
-                .into_tuple::<(i64, Option<EscalationTrack>)>()
-                .all(db)
-                .await?
-                .into_iter()
-                .collect()
-        };
     Ok(rows
         .into_iter()
         .map(|event| Envelope {
-            requester_id: event.ticket_id.and_then(|t| requesters.get(&t).copied()),
+            ticket: event.ticket_id.and_then(|t| tickets.get(&t).cloned()),
+            comment: event.comment_id.and_then(|c| comments.get(&c).cloned()),
+            actor: event.actor_id.and_then(|a| actors.get(&a).cloned()),
             track: event
                 .escalation_id
                 .and_then(|e| tracks.get(&e).copied().flatten()),

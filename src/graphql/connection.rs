@@ -36,7 +36,7 @@ where
             Total::Query(select) => Ok(count_query(ctx.app()?, select).await?),
             Total::Children(kind, parent) => Ok(ctx
                 .loaders()?
-                .counts
+                .counts()
                 .load_one((*kind, *parent))
                 .await?
                 .unwrap_or(0)),
@@ -74,6 +74,9 @@ impl<E: EntityTrait> From<Page<E>> for Parts<E> {
 /// Declares `<Node>Connection` and `<Node>Edge` for a node type wrapping an entity model.
 macro_rules! connection {
     ($conn:ident, $edge:ident, $node:ident, $entity:path, $what:literal) => {
+        $crate::graphql::connection::connection!($conn, $edge, $node, $entity, $what, $node);
+    };
+    ($conn:ident, $edge:ident, $node:ident, $entity:path, $what:literal, $ctor:path) => {
         #[doc = concat!("A page of ", $what, ".")]
         pub struct $conn(pub $crate::graphql::connection::Parts<$entity>);
 
@@ -104,13 +107,13 @@ macro_rules! connection {
                     .iter()
                     .map(|m| $edge {
                         cursor: $crate::graphql::ids::cursor(m.id),
-                        node: $node(m.clone()),
+                        node: $ctor(m.clone()),
                     })
                     .collect()
             }
             /// The items, without cursors.
             async fn nodes(&self) -> Vec<$node> {
-                self.0.items.iter().cloned().map($node).collect()
+                self.0.items.iter().cloned().map($ctor).collect()
             }
             /// Where this page stands.
             async fn page_info(&self) -> $crate::graphql::connection::PageInfo {

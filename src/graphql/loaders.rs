@@ -31,64 +31,61 @@ pub struct Env {
     viewer: Viewer,
 }
 
-/// The loaders of one request (or one WebSocket connection).
-pub struct Loaders {
-    pub users: DataLoader<UserLoader>,
-    pub organizations: DataLoader<OrganizationLoader>,
-    pub tickets: DataLoader<TicketLoader>,
-    pub comments: DataLoader<CommentLoader>,
-    pub comment_pages: DataLoader<CommentPageLoader>,
-    pub event_pages: DataLoader<EventPageLoader>,
-    pub counts: DataLoader<ChildCountLoader>,
-    pub scopes: DataLoader<ScopeLoader>,
-    pub escalations: DataLoader<EscalationLoader>,
-    pub ticket_escalations: DataLoader<TicketEscalationLoader>,
-    pub escalation_tickets: DataLoader<EscalationTicketPageLoader>,
-    pub updates: DataLoader<UpdatePageLoader>,
-    pub releases: DataLoader<ReleaseLoader>,
-    pub notes: DataLoader<NoteByReleaseLoader>,
-    pub notes_by_id: DataLoader<NoteLoader>,
-    pub note_items: DataLoader<NoteItemsLoader>,
-    pub vote_counts: DataLoader<VoteCountLoader>,
-    pub viewer_votes: DataLoader<ViewerVoteLoader>,
+/// Declares the per-request loaders, each built on first use: a WebSocket connection lives
+/// long and mostly idle, so it should not carry loaders it never uses.
+macro_rules! loaders {
+    ($($field:ident: $loader:ident,)*) => {
+        /// The loaders of one request (or one WebSocket connection).
+        pub struct Loaders {
+            env: Env,
+            delay: std::time::Duration,
+            $($field: std::sync::OnceLock<DataLoader<$loader>>,)*
+        }
+
+        impl Loaders {
+            /// Prepares the loaders for one viewer (nothing is allocated until used).
+            pub fn new(app: &App, viewer: &Viewer) -> Self {
+                Loaders {
+                    env: Env {
+                        app: app.clone(),
+                        viewer: viewer.clone(),
+                    },
+                    delay: std::time::Duration::from_millis(app.config.loader_delay_ms),
+                    $($field: std::sync::OnceLock::new(),)*
+                }
+            }
+
+            $(
+                #[doc = concat!("The `", stringify!($loader), "`.")]
+                pub fn $field(&self) -> &DataLoader<$loader> {
+                    self.$field.get_or_init(|| {
+                        DataLoader::new($loader(self.env.clone()), tokio::spawn).delay(self.delay)
+                    })
+                }
+            )*
+        }
+    };
 }
 
-impl Loaders {
-    /// Builds the loaders for one viewer.
-    pub fn new(app: &App, viewer: &Viewer) -> Self {
-        let delay = std::time::Duration::from_millis(app.config.loader_delay_ms);
-        let env = Env {
-            app: app.clone(),
-            viewer: viewer.clone(),
-        };
-        Loaders {
-            users: DataLoader::new(UserLoader(env.clone()), tokio::spawn).delay(delay),
-            organizations: DataLoader::new(OrganizationLoader(env.clone()), tokio::spawn)
-                .delay(delay),
-            tickets: DataLoader::new(TicketLoader(env.clone()), tokio::spawn).delay(delay),
-            comments: DataLoader::new(CommentLoader(env.clone()), tokio::spawn).delay(delay),
-            comment_pages: DataLoader::new(CommentPageLoader(env.clone()), tokio::spawn)
-                .delay(delay),
-            event_pages: DataLoader::new(EventPageLoader(env.clone()), tokio::spawn).delay(delay),
-            counts: DataLoader::new(ChildCountLoader(env.clone()), tokio::spawn).delay(delay),
-            scopes: DataLoader::new(ScopeLoader(env.clone()), tokio::spawn).delay(delay),
-            escalations: DataLoader::new(EscalationLoader(env.clone()), tokio::spawn).delay(delay),
-            ticket_escalations: DataLoader::new(TicketEscalationLoader(env.clone()), tokio::spawn)
-                .delay(delay),
-            escalation_tickets: DataLoader::new(
-                EscalationTicketPageLoader(env.clone()),
-                tokio::spawn,
-            )
-            .delay(delay),
-            updates: DataLoader::new(UpdatePageLoader(env.clone()), tokio::spawn).delay(delay),
-            releases: DataLoader::new(ReleaseLoader(env.clone()), tokio::spawn).delay(delay),
-            notes: DataLoader::new(NoteByReleaseLoader(env.clone()), tokio::spawn).delay(delay),
-            notes_by_id: DataLoader::new(NoteLoader(env.clone()), tokio::spawn).delay(delay),
-            note_items: DataLoader::new(NoteItemsLoader(env.clone()), tokio::spawn).delay(delay),
-            vote_counts: DataLoader::new(VoteCountLoader(env.clone()), tokio::spawn).delay(delay),
-            viewer_votes: DataLoader::new(ViewerVoteLoader(env), tokio::spawn).delay(delay),
-        }
-    }
+loaders! {
+    users: UserLoader,
+    organizations: OrganizationLoader,
+    tickets: TicketLoader,
+    comments: CommentLoader,
+    comment_pages: CommentPageLoader,
+    event_pages: EventPageLoader,
+    counts: ChildCountLoader,
+    scopes: ScopeLoader,
+    escalations: EscalationLoader,
+    ticket_escalations: TicketEscalationLoader,
+    escalation_tickets: EscalationTicketPageLoader,
+    updates: UpdatePageLoader,
+    releases: ReleaseLoader,
+    notes: NoteByReleaseLoader,
+    notes_by_id: NoteLoader,
+    note_items: NoteItemsLoader,
+    vote_counts: VoteCountLoader,
+    viewer_votes: ViewerVoteLoader,
 }
 
 fn by_id<M, F: Fn(&M) -> i64>(rows: Vec<M>, id: F) -> HashMap<i64, M> {

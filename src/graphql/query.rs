@@ -32,7 +32,7 @@ impl TicketQuery {
     /// The signed-in user; null when anonymous.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match ctx.viewer()?.user_id() {
-            Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
+            Some(id) => Ok(ctx.loaders()?.users().load_one(id).await?.map(User)),
             None => Ok(None),
         }
     }

@@ -62,7 +62,7 @@ async fn ticket_events(
             match item {
                 Item::Event(env) if want.matches(&env) => {
                     match policy::may_receive(&app.db, &viewer, &env).await {
-                        Ok(true) => Some(Ok(TicketEvent(env.event.clone()))),
+                        Ok(true) => Some(Ok(TicketEvent::live(env))),
                         Ok(false) => None,
                         Err(err) => Some(Err(err.into())),
                     }

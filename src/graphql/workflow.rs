@@ -308,7 +308,7 @@ impl WorkflowMutation {
         let viewer = ctx.viewer()?;
         let following = release_notes::set_following(&app.db, &app.bus, viewer, follow).await?;
         let user = match viewer.user_id() {
-            Some(id) => ctx.loaders()?.users.load_one(id).await?.map(User),
+            Some(id) => ctx.loaders()?.users().load_one(id).await?.map(User),
             None => None,
         };
         Ok(Some(FollowReleaseNotesPayload {
@@ -343,7 +343,7 @@ impl WorkflowMutation {
         .await?;
         let ticket = ctx
             .loaders()?
-            .tickets
+            .tickets()
             .load_one(ticket_id)
             .await?
             .map(Ticket);
@@ -498,7 +498,7 @@ impl WorkflowMutation {
             .await?;
         let release = ctx
             .loaders()?
-            .releases
+            .releases()
             .load_one(release_id)
             .await?
             .map(Release);

@@ -39,7 +39,7 @@ impl Comment {
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(ctx
             .loaders()?
-            .users
+            .users()
             .load_one(self.0.author_id)
             .await?
             .map(User))
@@ -48,7 +48,7 @@ impl Comment {
     async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Ticket>> {
         Ok(ctx
             .loaders()?
-            .tickets
+            .tickets()
             .load_one(self.0.ticket_id)
             .await?
             .map(Ticket))

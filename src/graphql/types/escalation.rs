@@ -120,7 +120,7 @@ impl Escalation {
             return Ok(None);
         }
         match self.0.assignee_id {
-            Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
+            Some(id) => Ok(ctx.loaders()?.users().load_one(id).await?.map(User)),
             None => Ok(None),
         }
     }
@@ -143,12 +143,12 @@ impl Escalation {
         let args = page_args(first, after)?;
         let loaders = ctx.loaders()?;
         let page = loaders
-            .escalation_tickets
+            .escalation_tickets()
             .load_one((self.0.id, args))
             .await?
             .unwrap_or_default();
         let found = loaders
-            .tickets
+            .tickets()
             .load_many(page.items.iter().map(|l| l.ticket_id))
             .await?;
         let items = page
@@ -174,7 +174,7 @@ impl Escalation {
         let args = page_args(first, after)?;
         let page = ctx
             .loaders()?
-            .updates
+            .updates()
             .load_one((self.0.id, args))
             .await?
             .unwrap_or_default();
@@ -188,7 +188,7 @@ impl Escalation {
     /// The release it is scheduled into.
     async fn release(&self, ctx: &Context<'_>) -> Result<Option<Release>> {
         match self.0.release_id {
-            Some(id) => Ok(ctx.loaders()?.releases.load_one(id).await?.map(Release)),
+            Some(id) => Ok(ctx.loaders()?.releases().load_one(id).await?.map(Release)),
             None => Ok(None),
         }
     }
@@ -256,7 +256,7 @@ impl TicketLinkConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         Ok(ctx
             .loaders()?
-            .counts
+            .counts()
             .load_one((Children::EscalationTickets, self.escalation_id))
             .await?
             .unwrap_or(0))
@@ -279,7 +279,7 @@ impl EscalationUpdate {
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(ctx
             .loaders()?
-            .users
+            .users()
             .load_one(self.0.author_id)
             .await?
             .map(User))

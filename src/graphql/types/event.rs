@@ -1,15 +1,21 @@
 //! `TicketEvent`: one entry of a ticket's history (and, later, of live updates).
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::event;
 
-use crate::graphql::{
-    connection::connection,
-    context::ContextExt,
-    ids,
-    types::{
-        comment::Comment, enums::TicketStatus, escalation::Escalation, ticket::Ticket, user::User,
+use crate::{
+    events::Envelope,
+    graphql::{
+        connection::connection,
+        context::ContextExt,
+        ids,
+        types::{
+            comment::Comment, enums::TicketStatus, escalation::Escalation, ticket::Ticket,
+            user::User,
+        },
     },
 };
 
@@ -62,16 +68,31 @@ impl TicketEventKind {
     }
 }
 
-/// One entry of a ticket's history, from the append-only event log.
+/// One entry of a ticket's history, from the append-only event log. A live event carries
+/// the rows it names, read once for every subscriber (see `events::Envelope`); a stored one
+/// loads them through the request's loaders.
 #[derive(Clone)]
-pub struct TicketEvent(pub event::Model);
+pub struct TicketEvent(pub event::Model, pub Option<Arc<Envelope>>);
+
+impl TicketEvent {
+    /// A stored event (history, lists).
+    pub fn stored(e: event::Model) -> Self {
+        TicketEvent(e, None)
+    }
+
+    /// A live event with its prefetched rows.
+    pub fn live(env: Arc<Envelope>) -> Self {
+        TicketEvent(env.event.clone(), Some(env))
+    }
+}
 
 connection!(
     TicketEventConnection,
     TicketEventEdge,
     TicketEvent,
     entity::event::Entity,
-    "ticket events"
+    "ticket events",
+    TicketEvent::stored
 );
 
 fn status(s: &Option<String>) -> Option<TicketStatus> {
@@ -105,8 +126,11 @@ impl TicketEvent {
     }
     /// Who caused it; null for the system.
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        if let Some(actor) = self.1.as_ref().and_then(|env| env.actor.clone()) {
+            return Ok(Some(User(actor)));
+        }
         match self.0.actor_id {
-            Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
+            Some(id) => Ok(ctx.loaders()?.users().load_one(id).await?.map(User)),
             None => Ok(None),
         }
     }
@@ -120,8 +144,13 @@ impl TicketEvent {
     }
     /// The comment this event announces, if any.
     async fn comment(&self, ctx: &Context<'_>) -> Result<Option<Comment>> {
+        // A live event was authorized for this viewer, comment included (its `public` flag
+        // is the comment's), so the prefetched row may be shown as is.
+        if let Some(c) = self.1.as_ref().and_then(|env| env.comment.clone()) {
+            return Ok(Some(Comment(c)));
+        }
         match self.0.comment_id {
-            Some(id) => Ok(ctx.loaders()?.comments.load_one(id).await?.map(Comment)),
+            Some(id) => Ok(ctx.loaders()?.comments().load_one(id).await?.map(Comment)),
             None => Ok(None),
         }
     }
@@ -130,7 +159,7 @@ impl TicketEvent {
         match self.0.escalation_id {
             Some(id) => Ok(ctx
                 .loaders()?
-                .escalations
+                .escalations()
                 .load_one(id)
                 .await?
                 .map(Escalation)),
@@ -139,8 +168,12 @@ impl TicketEvent {
     }
     /// The ticket it concerns.
     async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Ticket>> {
+        // A live event is delivered only to viewers who may see its ticket.
+        if let Some(t) = self.1.as_ref().and_then(|env| env.ticket.clone()) {
+            return Ok(Some(Ticket(t)));
+        }
         match self.0.ticket_id {
-            Some(id) => Ok(ctx.loaders()?.tickets.load_one(id).await?.map(Ticket)),
+            Some(id) => Ok(ctx.loaders()?.tickets().load_one(id).await?.map(Ticket)),
             None => Ok(None),
         }
     }

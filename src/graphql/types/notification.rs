@@ -42,7 +42,7 @@ impl Notification {
     /// The ticket it is about, if any (and if you may still see it).
     async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Ticket>> {
         match self.0.ticket_id {
-            Some(id) => Ok(ctx.loaders()?.tickets.load_one(id).await?.map(Ticket)),
+            Some(id) => Ok(ctx.loaders()?.tickets().load_one(id).await?.map(Ticket)),
             None => Ok(None),
         }
     }
@@ -51,7 +51,7 @@ impl Notification {
         match self.0.release_note_id {
             Some(id) => Ok(ctx
                 .loaders()?
-                .notes_by_id
+                .notes_by_id()
                 .load_one(id)
                 .await?
                 .map(ReleaseNote)),

@@ -95,7 +95,7 @@ impl Release {
     async fn note(&self, ctx: &Context<'_>) -> Result<Option<ReleaseNote>> {
         Ok(ctx
             .loaders()?
-            .notes
+            .notes()
             .load_one(self.0.id)
             .await?
             .map(ReleaseNote))
@@ -118,7 +118,7 @@ impl ReleaseNote {
     async fn items(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         Ok(ctx
             .loaders()?
-            .note_items
+            .note_items()
             .load_one(self.0.release_id)
             .await?
             .unwrap_or_default())
@@ -130,7 +130,7 @@ impl ReleaseNote {
     async fn release(&self, ctx: &Context<'_>) -> Result<Option<Release>> {
         Ok(ctx
             .loaders()?
-            .releases
+            .releases()
             .load_one(self.0.release_id)
             .await?
             .map(Release))
@@ -139,7 +139,7 @@ impl ReleaseNote {
     async fn helpful_count(&self, ctx: &Context<'_>) -> Result<u64> {
         Ok(ctx
             .loaders()?
-            .vote_counts
+            .vote_counts()
             .load_one(self.0.id)
             .await?
             .unwrap_or_default()
@@ -149,7 +149,7 @@ impl ReleaseNote {
     async fn vote_count(&self, ctx: &Context<'_>) -> Result<u64> {
         Ok(ctx
             .loaders()?
-            .vote_counts
+            .vote_counts()
             .load_one(self.0.id)
             .await?
             .unwrap_or_default()
@@ -157,6 +157,6 @@ impl ReleaseNote {
     }
     /// Your vote: `true` helpful, `false` not, null if you have not voted (or are anonymous).
     async fn viewer_vote(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
-        Ok(ctx.loaders()?.viewer_votes.load_one(self.0.id).await?)
+        Ok(ctx.loaders()?.viewer_votes().load_one(self.0.id).await?)
     }
 }

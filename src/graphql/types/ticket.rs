@@ -116,7 +116,7 @@ impl Ticket {
     async fn requester(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         Ok(ctx
             .loaders()?
-            .users
+            .users()
             .load_one(self.0.requester_id)
             .await?
             .map(User))
@@ -125,7 +125,7 @@ impl Ticket {
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         Ok(ctx
             .loaders()?
-            .organizations
+            .organizations()
             .load_one(self.0.org_id)
             .await?
             .map(Organization))
@@ -133,7 +133,7 @@ impl Ticket {
     /// The agent working it, if any.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match self.0.assignee_id {
-            Some(id) => Ok(ctx.loaders()?.users.load_one(id).await?.map(User)),
+            Some(id) => Ok(ctx.loaders()?.users().load_one(id).await?.map(User)),
             None => Ok(None),
         }
     }
@@ -148,7 +148,7 @@ impl Ticket {
         let args = page_args(first, after)?;
         let page = ctx
             .loaders()?
-            .comment_pages
+            .comment_pages()
             .load_one((self.0.id, args))
             .await?
             .unwrap_or_default();
@@ -170,7 +170,7 @@ impl Ticket {
         let args = page_args(first, after)?;
         let page = ctx
             .loaders()?
-            .event_pages
+            .event_pages()
             .load_one((self.0.id, args))
             .await?
             .unwrap_or_default();
@@ -185,7 +185,7 @@ impl Ticket {
     async fn escalation(&self, ctx: &Context<'_>) -> Result<Option<Escalation>> {
         Ok(ctx
             .loaders()?
-            .ticket_escalations
+            .ticket_escalations()
             .load_one(self.0.id)
             .await?
             .map(Escalation))

@@ -55,7 +55,7 @@ impl User {
         match self.0.org_id {
             Some(id) => Ok(ctx
                 .loaders()?
-                .organizations
+                .organizations()
                 .load_one(id)
                 .await?
                 .map(Organization)),
@@ -68,7 +68,7 @@ impl User {
         if !policy::sees_email_of(ctx.viewer()?, self.0.id) {
             return Ok(None);
         }
-        Ok(ctx.loaders()?.scopes.load_one(self.0.id).await?)
+        Ok(ctx.loaders()?.scopes().load_one(self.0.id).await?)
     }
     /// Whether the user follows release notes; visible to staff and to the user themself.
     async fn follows_release_notes(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
