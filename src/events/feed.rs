@@ -114,7 +114,8 @@ impl Feed {
                 return Some(Item::Event(env));
             }
             if let Some(cursor) = self.replay.as_mut() {
-                match cursor.next_batch(&self.db).await {
+                // Boxed: an idle feed should not carry a database query's state inline.
+                match Box::pin(cursor.next_batch(&self.db)).await {
                     Ok(batch) if batch.is_empty() => self.replay = None,
                     Ok(batch) => {
                         // Rows read after our cursor are new by construction.

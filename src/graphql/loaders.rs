@@ -39,7 +39,7 @@ macro_rules! loaders {
         pub struct Loaders {
             env: Env,
             delay: std::time::Duration,
-            $($field: std::sync::OnceLock<DataLoader<$loader>>,)*
+            $($field: std::sync::OnceLock<Box<DataLoader<$loader>>>,)*
         }
 
         impl Loaders {
@@ -59,7 +59,10 @@ macro_rules! loaders {
                 #[doc = concat!("The `", stringify!($loader), "`.")]
                 pub fn $field(&self) -> &DataLoader<$loader> {
                     self.$field.get_or_init(|| {
-                        DataLoader::new($loader(self.env.clone()), tokio::spawn).delay(self.delay)
+                        Box::new(
+                            DataLoader::new($loader(self.env.clone()), tokio::spawn)
+                                .delay(self.delay),
+                        )
                     })
                 }
             )*

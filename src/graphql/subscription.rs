@@ -54,11 +54,19 @@ async fn ticket_events(
     after: Option<i64>,
     want: Want,
 ) -> Result<impl Stream<Item = Result<TicketEvent>> + use<>> {
-    let events = feed::feed(app.db.clone(), app.bus.clone(), app.shutdown.clone(), after).await?;
+    // Futures holding database queries are boxed: a subscription lives long and idle, and
+    // its stream would otherwise keep their (large) state inline for its whole life.
+    let events = Box::pin(feed::feed(
+        app.db.clone(),
+        app.bus.clone(),
+        app.shutdown.clone(),
+        after,
+    ))
+    .await?;
     let (app, viewer) = (app.clone(), viewer.clone());
     Ok(events.filter_map(move |item| {
         let (app, viewer) = (app.clone(), viewer.clone());
-        async move {
+        Box::pin(async move {
             match item {
                 Item::Event(env) if want.matches(&env) => {
                     match policy::may_receive(&app.db, &viewer, &env).await {
@@ -70,7 +78,7 @@ async fn ticket_events(
                 Item::Event(_) => None,
                 Item::FellBehind(cursor) => Some(Err(fell_behind(cursor))),
             }
-        }
+        })
     }))
 }
 
@@ -98,7 +106,7 @@ impl Subscription {
         let only = match ticket_id {
             Some(id) => {
                 let id = ids::decode(Kind::Ticket, &id)?;
-                tickets::load_visible(&app.db, viewer, id).await?; // NOT_FOUND up front
+                Box::pin(tickets::load_visible(&app.db, viewer, id)).await?; // NOT_FOUND up front
                 Some(id)
             }
             None => None,
@@ -133,11 +141,16 @@ impl Subscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<ReleaseNote>>> {
         let app = ctx.app()?.clone();
-        let events =
-            feed::feed(app.db.clone(), app.bus.clone(), app.shutdown.clone(), None).await?;
+        let events = Box::pin(feed::feed(
+            app.db.clone(),
+            app.bus.clone(),
+            app.shutdown.clone(),
+            None,
+        ))
+        .await?;
         Ok(events.filter_map(move |item| {
             let app = app.clone();
-            async move {
+            Box::pin(async move {
                 match item {
                     Item::Event(env) if env.event.kind == "RELEASE_NOTE_PUBLISHED" => {
                         let id = env.event.release_note_id?;
@@ -151,7 +164,7 @@ impl Subscription {
                     Item::Event(_) => None,
                     Item::FellBehind(cursor) => Some(Err(fell_behind(cursor))),
                 }
-            }
+            })
         }))
     }
 }
