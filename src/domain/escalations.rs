@@ -15,7 +15,7 @@ use crate::{
     auth::{Actor, Viewer},
     domain::{
         page::{self, Page, PageArgs},
-        policy,
+        policy, rows,
         tickets::{self, MAX_BODY, MAX_SUBJECT, required_text, retrying},
         transitions,
     },
@@ -79,11 +79,7 @@ pub async fn load_visible(
     v: &Viewer,
     id: i64,
 ) -> AppResult<escalation::Model> {
-    escalation::Entity::find_by_id(id)
-        .filter(policy::escalation_scope(db, v).await?)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    rows::one_visible::<escalation::Entity>(db, id, policy::escalation_scope(db, v).await?).await
 }
 
 /// Many escalations by id (DataLoader), through the viewer's scope.
@@ -92,11 +88,13 @@ pub async fn load_many(
     v: &Viewer,
     ids: &[i64],
 ) -> AppResult<Vec<escalation::Model>> {
-    Ok(escalation::Entity::find()
-        .filter(escalation::Column::Id.is_in(ids.iter().copied()))
-        .filter(policy::escalation_scope(db, v).await?)
-        .all(db)
-        .await?)
+    rows::many_visible::<escalation::Entity>(
+        db,
+        escalation::Column::Id,
+        ids,
+        policy::escalation_scope(db, v).await?,
+    )
+    .await
 }
 
 /// The queue: priority first (`P0` first), then oldest first. Keyset on (priority, id).
@@ -365,16 +363,13 @@ pub async fn save(
 ) -> AppResult<Option<escalation::Model>> {
     am.lock_version = Set(e.lock_version + 1);
     am.updated_at = Set(Utc::now());
-    let res = escalation::Entity::update_many()
-        .set(am)
-        .filter(escalation::Column::Id.eq(e.id))
-        .filter(escalation::Column::LockVersion.eq(e.lock_version))
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Ok(None);
-    }
-    Ok(escalation::Entity::find_by_id(e.id).one(db).await?)
+    rows::update_unchanged::<escalation::Entity>(
+        db,
+        am,
+        (escalation::Column::Id, e.id),
+        (escalation::Column::LockVersion, e.lock_version),
+    )
+    .await
 }
 
 /// Records an escalation change on every linked ticket (so ticket histories and

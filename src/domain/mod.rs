@@ -8,6 +8,7 @@ pub mod page;
 pub mod policy;
 pub mod release_notes;
 pub mod releases;
+pub mod rows;
 pub mod scope;
 pub mod ticket_events;
 pub mod tickets;

@@ -16,7 +16,7 @@ use crate::{
     domain::{
         escalations,
         page::{self, Page, PageArgs},
-        policy,
+        policy, rows,
         tickets::{required_text, retrying},
         transitions,
     },
@@ -33,11 +33,7 @@ pub async fn load_visible(
     v: &Viewer,
     id: i64,
 ) -> AppResult<release::Model> {
-    release::Entity::find_by_id(id)
-        .filter(policy::release_scope(db, v).await?)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    rows::one_visible::<release::Entity>(db, id, policy::release_scope(db, v).await?).await
 }
 
 /// Many releases by id (DataLoader), through the viewer's scope.
@@ -46,11 +42,13 @@ pub async fn load_many(
     v: &Viewer,
     ids: &[i64],
 ) -> AppResult<Vec<release::Model>> {
-    Ok(release::Entity::find()
-        .filter(release::Column::Id.is_in(ids.iter().copied()))
-        .filter(policy::release_scope(db, v).await?)
-        .all(db)
-        .await?)
+    rows::many_visible::<release::Entity>(
+        db,
+        release::Column::Id,
+        ids,
+        policy::release_scope(db, v).await?,
+    )
+    .await
 }
 
 /// Releases the viewer sees, newest first.
@@ -77,16 +75,13 @@ async fn save(
 ) -> AppResult<Option<release::Model>> {
     am.lock_version = Set(r.lock_version + 1);
     am.updated_at = Set(Utc::now());
-    let res = release::Entity::update_many()
-        .set(am)
-        .filter(release::Column::Id.eq(r.id))
-        .filter(release::Column::LockVersion.eq(r.lock_version))
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Ok(None);
-    }
-    Ok(release::Entity::find_by_id(r.id).one(db).await?)
+    rows::update_unchanged::<release::Entity>(
+        db,
+        am,
+        (release::Column::Id, r.id),
+        (release::Column::LockVersion, r.lock_version),
+    )
+    .await
 }
 
 /// What `createRelease` asks for.

@@ -13,7 +13,7 @@ use crate::{
     auth::{Actor, Viewer},
     domain::{
         page::{self, Page, PageArgs},
-        policy, transitions,
+        policy, rows, transitions,
     },
     error::{AppError, AppResult},
     events::{self, EventBus, EventKind, NewEvent},
@@ -111,11 +111,7 @@ pub async fn load_visible(
     v: &Viewer,
     id: i64,
 ) -> AppResult<ticket::Model> {
-    ticket::Entity::find_by_id(id)
-        .filter(policy::ticket_scope(db, v).await?)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    rows::one_visible::<ticket::Entity>(db, id, policy::ticket_scope(db, v).await?).await
 }
 
 /// One ticket by its human number through the viewer's scope.
@@ -151,11 +147,13 @@ pub async fn load_many(
     v: &Viewer,
     ids: &[i64],
 ) -> AppResult<Vec<ticket::Model>> {
-    Ok(ticket::Entity::find()
-        .filter(ticket::Column::Id.is_in(ids.iter().copied()))
-        .filter(policy::ticket_scope(db, v).await?)
-        .all(db)
-        .await?)
+    rows::many_visible::<ticket::Entity>(
+        db,
+        ticket::Column::Id,
+        ids,
+        policy::ticket_scope(db, v).await?,
+    )
+    .await
 }
 
 /// Opens a ticket for the signed-in customer.
@@ -348,16 +346,13 @@ pub async fn save(
 ) -> AppResult<Option<ticket::Model>> {
     am.lock_version = Set(t.lock_version + 1);
     am.updated_at = Set(Utc::now());
-    let res = ticket::Entity::update_many()
-        .set(am)
-        .filter(ticket::Column::Id.eq(t.id))
-        .filter(ticket::Column::LockVersion.eq(t.lock_version))
-        .exec(db)
-        .await?;
-    if res.rows_affected == 0 {
-        return Ok(None);
-    }
-    Ok(ticket::Entity::find_by_id(t.id).one(db).await?)
+    rows::update_unchanged::<ticket::Entity>(
+        db,
+        am,
+        (ticket::Column::Id, t.id),
+        (ticket::Column::LockVersion, t.lock_version),
+    )
+    .await
 }
 
 /// Runs `attempt` until it does not lose an optimistic-lock race, a bounded number of times.
