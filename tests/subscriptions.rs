@@ -426,3 +426,49 @@ async fn events_fan_out_across_replicas_on_postgres() {
         "{d}"
     );
 }
+
+/// The PostgreSQL listener loses its connection (the backend is terminated): it reconnects
+/// and catches up from the table, so nothing committed meanwhile is lost.
+#[tokio::test]
+async fn listener_reconnects_and_catches_up_on_postgres() {
+    use sea_orm::ConnectionTrait as _;
+    if std::env::var("TIER3_TEST_DATABASE_URL")
+        .map(|v| v.is_empty())
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: needs TIER3_TEST_DATABASE_URL (PostgreSQL)");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let agent = app.agent().await;
+    let t = app.create_ticket(&alice, "listener").await;
+    let mut ws = app.ws(Some(&alice)).await;
+    ws.subscribe(
+        "u",
+        "subscription { ticketUpdates { comment { body } } }",
+        json!({}),
+    )
+    .await;
+    app.wait_subscribers(1).await;
+
+    let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                WHERE datname = current_database() AND query ILIKE 'LISTEN%'";
+    let killed = app
+        .app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            kill,
+        ))
+        .await
+        .expect("terminate the listener");
+    assert!(!killed.is_empty(), "no LISTEN backend found");
+    app.comment(&agent, &t, "while the listener was down", true)
+        .await;
+    let (_, d) = ws.next_data().await;
+    assert_eq!(
+        d["ticketUpdates"]["comment"]["body"],
+        "while the listener was down"
+    );
+}
