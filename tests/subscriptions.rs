@@ -472,3 +472,53 @@ async fn listener_reconnects_and_catches_up_on_postgres() {
         "while the listener was down"
     );
 }
+
+/// Anonymous subscribers hear published release notes and nothing about tickets.
+#[tokio::test]
+async fn anonymous_subscribers_hear_only_release_notes() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let agent = app.agent().await;
+    let lead = app.triage_lead().await;
+    let t = app.create_ticket(&alice, "private").await;
+    let mut anon = app.ws(None).await;
+    anon.subscribe("t", "subscription { ticketUpdates { kind } }", json!({}))
+        .await;
+    anon.subscribe(
+        "n",
+        "subscription { releaseNotePublished { title items } }",
+        json!({}),
+    )
+    .await;
+    app.wait_subscribers(2).await;
+
+    app.comment(&agent, &t, "not for strangers", true).await;
+    let rel = run(
+        &app,
+        &lead,
+        "createRelease",
+        "release { id }",
+        json!({ "version": "2.0.0", "kind": "HOTFIX" }),
+    )
+    .await;
+    let rel = rel["release"]["id"].as_str().unwrap().to_owned();
+    run(
+        &app,
+        &lead,
+        "shipRelease",
+        "release { id }",
+        json!({ "releaseId": rel }),
+    )
+    .await;
+    run(
+        &app,
+        &lead,
+        "publishReleaseNote",
+        "releaseNote { id }",
+        json!({ "releaseId": rel, "title": "2.0.0", "body": "Shipped." }),
+    )
+    .await;
+    let (id, d) = anon.next_data().await;
+    assert_eq!(id, "n", "{d}");
+    assert_eq!(d["releaseNotePublished"]["title"], "2.0.0");
+}
