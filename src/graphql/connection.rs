@@ -3,7 +3,12 @@
 use async_graphql::SimpleObject;
 use sea_orm::{EntityTrait, Select};
 
-use crate::{app::App, domain::page::Page, error::AppResult, graphql::loaders::Children};
+use crate::{
+    app::App,
+    domain::page::{ChildPage, Page, PageArgs},
+    error::AppResult,
+    graphql::loaders::Children,
+};
 
 /// Relay page information.
 #[derive(SimpleObject, Clone, Debug)]
@@ -58,6 +63,25 @@ pub struct Parts<E: EntityTrait> {
     pub has_next: bool,
     pub has_previous: bool,
     pub total: Total<E>,
+}
+
+impl<E: EntityTrait> Parts<E> {
+    /// A nested list's page, as a child-page loader returned it, counted by the batched
+    /// `ChildCountLoader` when `totalCount` is selected.
+    pub fn children(
+        page: Option<ChildPage<E::Model>>,
+        args: PageArgs,
+        kind: Children,
+        parent: i64,
+    ) -> Self {
+        let page = page.unwrap_or_default();
+        Parts {
+            items: page.items,
+            has_next: page.has_next,
+            has_previous: args.after.is_some(),
+            total: Total::Children(kind, parent),
+        }
+    }
 }
 
 impl<E: EntityTrait> From<Page<E>> for Parts<E> {

@@ -7,7 +7,7 @@ use entity::{escalation, escalation_update};
 use crate::{
     domain::{escalations, policy},
     graphql::{
-        connection::{Parts, Total, connection},
+        connection::{Parts, connection},
         context::ContextExt,
         ids::{self, Kind},
         loaders::Children,
@@ -172,18 +172,13 @@ impl Escalation {
         after: Option<String>,
     ) -> Result<EscalationUpdateConnection> {
         let args = page_args(first, after)?;
-        let page = ctx
-            .loaders()?
-            .updates()
-            .load_one((self.0.id, args))
-            .await?
-            .unwrap_or_default();
-        Ok(EscalationUpdateConnection(Parts {
-            items: page.items,
-            has_next: page.has_next,
-            has_previous: args.after.is_some(),
-            total: Total::Children(Children::EscalationUpdates, self.0.id),
-        }))
+        let page = ctx.loaders()?.updates().load_one((self.0.id, args)).await?;
+        Ok(EscalationUpdateConnection(Parts::children(
+            page,
+            args,
+            Children::EscalationUpdates,
+            self.0.id,
+        )))
     }
     /// The release it is scheduled into.
     async fn release(&self, ctx: &Context<'_>) -> Result<Option<Release>> {

@@ -7,7 +7,7 @@ use entity::ticket;
 use crate::{
     domain::{page::PageArgs, tickets::TicketFilter as DomainFilter},
     graphql::{
-        connection::{Parts, Total, connection},
+        connection::{Parts, connection},
         context::ContextExt,
         ids::{self, Kind},
         loaders::Children,
@@ -150,14 +150,13 @@ impl Ticket {
             .loaders()?
             .comment_pages()
             .load_one((self.0.id, args))
-            .await?
-            .unwrap_or_default();
-        Ok(CommentConnection(Parts {
-            items: page.items,
-            has_next: page.has_next,
-            has_previous: args.after.is_some(),
-            total: Total::Children(Children::TicketComments, self.0.id),
-        }))
+            .await?;
+        Ok(CommentConnection(Parts::children(
+            page,
+            args,
+            Children::TicketComments,
+            self.0.id,
+        )))
     }
     /// History, oldest first (customers see public events only).
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
@@ -172,14 +171,13 @@ impl Ticket {
             .loaders()?
             .event_pages()
             .load_one((self.0.id, args))
-            .await?
-            .unwrap_or_default();
-        Ok(TicketEventConnection(Parts {
-            items: page.items,
-            has_next: page.has_next,
-            has_previous: args.after.is_some(),
-            total: Total::Children(Children::TicketEvents, self.0.id),
-        }))
+            .await?;
+        Ok(TicketEventConnection(Parts::children(
+            page,
+            args,
+            Children::TicketEvents,
+            self.0.id,
+        )))
     }
     /// The ticket's Tier 3 escalation (the most recent one), as the viewer may see it.
     async fn escalation(&self, ctx: &Context<'_>) -> Result<Option<Escalation>> {
