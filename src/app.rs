@@ -12,6 +12,8 @@ use crate::{
     db,
     events::EventBus,
     graphql::{self, AppSchema},
+    metrics::Metrics,
+    ratelimit::RateLimiter,
 };
 
 /// Everything a request needs; cheap to clone.
@@ -22,6 +24,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub bus: EventBus,
     pub schema: AppSchema,
+    pub metrics: Arc<Metrics>,
+    pub rate: Arc<RateLimiter>,
     /// Cancelled on shutdown; ends long-lived work.
     pub shutdown: CancellationToken,
 }
@@ -31,14 +35,20 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let conn = db::connect(&config).await?;
         db::migrate(&conn).await?;
-        App::with_db(config, conn)
+        let app = App::with_db(config, conn)?;
+        app.keys.refresh_remote().await;
+        Ok(app)
     }
 
     /// Assembles the app around an existing (migrated) connection and starts its event
     /// publisher (and, on PostgreSQL, the cross-replica listener). Needs a Tokio runtime.
     pub fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<App> {
-        let keys = Keys::from_config(&config)?;
+        let keys = Arc::new(Keys::from_config(&config)?);
         let shutdown = CancellationToken::new();
+        tokio::spawn(keys.clone().watch(
+            std::time::Duration::from_secs(config.jwt_jwks_refresh_secs),
+            shutdown.clone(),
+        ));
         let bus = if db::is_postgres(&db) {
             let bus = EventBus::via_listener();
             tokio::spawn(crate::events::postgres::listen(
@@ -53,10 +63,12 @@ impl App {
         tokio::spawn(bus.clone().run_publisher(db.clone(), shutdown.clone()));
         Ok(App {
             db,
-            keys: Arc::new(keys),
+            keys,
+            rate: Arc::new(RateLimiter::new(&config.rate)),
             config: Arc::new(config),
             bus,
             schema: graphql::build(),
+            metrics: Arc::new(Metrics::new()),
             shutdown,
         })
     }
@@ -86,6 +98,19 @@ impl Server {
         let app = self.app.clone();
         let token = app.shutdown.clone();
         let grace = app.config.shutdown_grace();
+        if let Some(addr) = app.config.http.metrics_bind {
+            let listener = TcpListener::bind(addr).await?;
+            tracing::info!(%addr, "serving /metrics");
+            let router = crate::metrics_router(app.clone());
+            let token = token.clone();
+            tokio::spawn(async move {
+                let serve = axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { token.cancelled().await });
+                if let Err(err) = serve.await {
+                    tracing::error!(error = %err, "metrics listener failed");
+                }
+            });
+        }
         let router = crate::router(app);
         let serve = axum::serve(
             self.listener,

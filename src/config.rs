@@ -113,6 +113,173 @@ pub struct Config {
         global = true
     )]
     pub shutdown_grace_secs: u64,
+
+    /// Seconds a database statement (PostgreSQL) or lock wait (SQLite) may take, and the
+    /// longest wait for a pooled connection.
+    #[arg(long, env = "TIER3_DB_TIMEOUT", default_value_t = 10, global = true)]
+    pub db_timeout_secs: u64,
+
+    /// A JWKS file (`{"keys": [...]}`) of verification keys chosen by the token's `kid`;
+    /// re-read when it changes, so keys rotate without a restart.
+    #[arg(long, env = "JWT_JWKS_FILE", global = true)]
+    pub jwt_jwks_file: Option<PathBuf>,
+
+    /// A JWKS URL (an identity provider's `jwks_uri`), fetched at start and refreshed on a
+    /// schedule and when a token names an unknown `kid`.
+    #[arg(long, env = "JWT_JWKS_URL", global = true)]
+    pub jwt_jwks_url: Option<String>,
+
+    /// Seconds between JWKS URL refreshes.
+    #[arg(long, env = "JWT_JWKS_REFRESH", default_value_t = 300, global = true)]
+    pub jwt_jwks_refresh_secs: u64,
+
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    #[arg(long, env = "JWT_LEEWAY", default_value_t = 60, global = true)]
+    pub jwt_leeway_secs: u64,
+
+    #[command(flatten)]
+    pub limits: Limits,
+
+    #[command(flatten)]
+    pub rate: RateLimits,
+
+    #[command(flatten)]
+    pub http: HttpOptions,
+}
+
+/// What one GraphQL request may ask for. Checked on the parsed document before validation,
+/// resolvers or SQL; the defaults admit every query a frontend needs and GraphiQL's
+/// introspection query.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Limits {
+    /// Deepest field nesting.
+    #[arg(long, env = "TIER3_MAX_DEPTH", default_value_t = 16, global = true)]
+    pub max_depth: usize,
+
+    /// Most nodes a query may return: every connection counts `first` (default 20) times
+    /// what it contains, as GitHub's node limit does.
+    #[arg(
+        long,
+        env = "TIER3_MAX_COMPLEXITY",
+        default_value_t = 50_000,
+        global = true
+    )]
+    pub max_complexity: usize,
+
+    /// Most aliased fields in one document.
+    #[arg(long, env = "TIER3_MAX_ALIASES", default_value_t = 100, global = true)]
+    pub max_aliases: usize,
+
+    /// Most directives on one field or fragment.
+    #[arg(long, env = "TIER3_MAX_DIRECTIVES", default_value_t = 4, global = true)]
+    pub max_directives: usize,
+
+    /// Most fields written in one document (before fragments are expanded).
+    #[arg(long, env = "TIER3_MAX_FIELDS", default_value_t = 1_000, global = true)]
+    pub max_fields: usize,
+
+    /// Most operations in one batch (a JSON array of requests).
+    #[arg(long, env = "TIER3_MAX_BATCH", default_value_t = 10, global = true)]
+    pub max_batch: usize,
+
+    /// Largest request body, in bytes.
+    #[arg(long, env = "TIER3_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 16,
+            max_complexity: 50_000,
+            max_aliases: 100,
+            max_directives: 4,
+            max_fields: 1_000,
+            max_batch: 10,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Rate limits: points per window, per user (per IP address for anonymous callers). A
+/// request costs one point per 100 nodes it may return, at least one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RateLimits {
+    /// Points a signed-in user may spend per window (0: no limit).
+    #[arg(long, env = "TIER3_RATE_LIMIT", default_value_t = 1_000, global = true)]
+    pub rate_limit: u32,
+
+    /// Points an anonymous caller (per IP address) may spend per window (0: no limit).
+    #[arg(
+        long,
+        env = "TIER3_RATE_LIMIT_ANONYMOUS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub rate_limit_anonymous: u32,
+
+    /// Length of a rate-limit window, in seconds.
+    #[arg(
+        long,
+        env = "TIER3_RATE_LIMIT_WINDOW",
+        default_value_t = 60,
+        global = true
+    )]
+    pub rate_limit_window_secs: u64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            rate_limit: 1_000,
+            rate_limit_anonymous: 300,
+            rate_limit_window_secs: 60,
+        }
+    }
+}
+
+/// What the HTTP side exposes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpOptions {
+    /// Browser origins allowed to call the API (comma-separated, or `*`). Default: none,
+    /// so only same-origin pages and non-browser clients can.
+    #[arg(long, env = "TIER3_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// Serve GraphiQL at `GET /graphql` (turn off in production).
+    #[arg(
+        long,
+        env = "TIER3_GRAPHIQL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub graphiql: bool,
+
+    /// Answer introspection queries (turn off in production).
+    #[arg(
+        long,
+        env = "TIER3_INTROSPECTION",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub introspection: bool,
+
+    /// Serve `/metrics` on this address instead of the API's (keeps it off the internet).
+    #[arg(long, env = "TIER3_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            cors_origins: Vec::new(),
+            graphiql: true,
+            introspection: true,
+            metrics_bind: None,
+        }
+    }
 }
 
 impl Config {
@@ -132,6 +299,14 @@ impl Config {
             log_format: LogFormat::Text,
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
+            db_timeout_secs: 10,
+            jwt_jwks_file: None,
+            jwt_jwks_url: None,
+            jwt_jwks_refresh_secs: 300,
+            jwt_leeway_secs: 60,
+            limits: Limits::default(),
+            rate: RateLimits::default(),
+            http: HttpOptions::default(),
         }
     }
 
@@ -154,6 +329,11 @@ impl Config {
     /// Request timeout as a `Duration`.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// Database statement and pool-wait timeout as a `Duration`.
+    pub fn db_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_timeout_secs)
     }
 
     /// Shutdown grace period as a `Duration`.

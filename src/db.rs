@@ -17,24 +17,25 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     }
     let mut opts = ConnectOptions::new(url.clone());
     opts.connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(config.db_timeout())
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // One connection: SQLite has one writer anyway, and a single connection means
         // transactions never hit SQLITE_BUSY on lock upgrade; it also keeps `sqlite::memory:`
         // a single database.
         opts.max_connections(1).min_connections(1);
-        opts.map_sqlx_sqlite_opts(|o| {
+        let db_timeout = config.db_timeout();
+        opts.map_sqlx_sqlite_opts(move |o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(db_timeout)
                 .foreign_keys(true)
         });
     } else {
         opts.max_connections(config.db_pool.max(2))
             .min_connections(1)
-            .statement_timeout(config.request_timeout());
+            .statement_timeout(config.db_timeout());
     }
     Database::connect(opts)
         .await

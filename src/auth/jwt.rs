@@ -1,10 +1,17 @@
 //! Token keys and verification. The algorithm comes from the configured key, never the token.
 
-use std::{fs, path::Path};
+use std::{
+    collections::HashMap,
+    fs,
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
 use anyhow::{Context as _, bail};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
 use crate::{config::Config, error::AppError};
 
@@ -45,19 +52,30 @@ impl From<&str> for Audience {
     }
 }
 
-/// Verification (and, where the key allows, signing) keys, parsed once at startup.
+/// One verification key and the only algorithm it accepts.
 #[derive(Clone)]
+struct VerifyKey {
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+/// Verification (and, where the key allows, signing) keys: one configured key (secret or
+/// PEM), and/or a JWKS whose keys are chosen by the token's `kid`. The algorithm always
+/// comes from the key, never from the token.
 pub struct Keys {
     algorithm: Algorithm,
-    decoding: DecodingKey,
+    fixed: Option<VerifyKey>,
     encoding: Option<EncodingKey>,
-    validation: Validation,
+    /// Claim checks shared by every key (issuer, audience, leeway, required claims).
+    base: Validation,
+    jwks: Option<Arc<Jwks>>,
 }
 
 impl std::fmt::Debug for Keys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Keys")
             .field("algorithm", &self.algorithm)
+            .field("jwks", &self.jwks.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -66,9 +84,11 @@ impl std::fmt::Debug for Keys {
 pub const GENERATED_SECRET_FILE: &str = "jwt-secret";
 
 impl Keys {
-    /// Loads the configured key: `JWT_SECRET` (HS256), a PEM public key, or a generated
-    /// development secret kept in the data directory so that `serve` and `token` agree.
+    /// Loads the configured keys: `JWT_SECRET` (HS256) or a PEM public key, and/or a JWKS
+    /// file or URL. With none of them, a generated development secret kept in the data
+    /// directory, so that `serve` and `token` agree.
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let jwks_configured = config.jwt_jwks_file.is_some() || config.jwt_jwks_url.is_some();
         let (algorithm, decoding, encoding) = if let Some(secret) = &config.jwt_secret {
             let bytes = secret.expose().as_bytes();
             if bytes.len() < 16 {
@@ -76,7 +96,7 @@ impl Keys {
             }
             (
                 Algorithm::HS256,
-                DecodingKey::from_secret(bytes),
+                Some(DecodingKey::from_secret(bytes)),
                 Some(EncodingKey::from_secret(bytes)),
             )
         } else if let Some(path) = &config.jwt_public_key {
@@ -87,52 +107,73 @@ impl Keys {
                 Some(path) => Some(private_key(algorithm, path)?),
                 None => None,
             };
-            (algorithm, decoding, encoding)
+            (algorithm, Some(decoding), encoding)
+        } else if jwks_configured {
+            (Algorithm::RS256, None, None)
         } else {
             let secret = generated_secret(&config.data_dir)?;
             (
                 Algorithm::HS256,
-                DecodingKey::from_secret(&secret),
+                Some(DecodingKey::from_secret(&secret)),
                 Some(EncodingKey::from_secret(&secret)),
             )
         };
 
-        let mut validation = Validation::new(algorithm);
-        validation.validate_nbf = true;
-        // jsonwebtoken checks `iss`/`aud` only when present unless they are required, and a
-        // configured issuer or audience must never be skipped by leaving the claim out.
-        let mut required = vec!["exp", "sub"];
-        if config.jwt_issuer.is_some() {
-            required.push("iss");
-        }
-        if config.jwt_audience.is_some() {
-            required.push("aud");
-        }
-        validation.set_required_spec_claims(&required);
-        match &config.jwt_issuer {
-            Some(iss) => validation.set_issuer(&[iss]),
-            None => validation.iss = None,
-        }
-        match &config.jwt_audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            // Without a configured audience a token's `aud` is not ours to judge.
-            None => validation.validate_aud = false,
-        }
+        let base = base_validation(config);
+        let fixed = decoding.map(|decoding| VerifyKey {
+            decoding,
+            validation: with_algorithm(&base, algorithm),
+        });
+        let jwks = if jwks_configured {
+            let jwks = Jwks::new(config.jwt_jwks_file.clone(), config.jwt_jwks_url.clone());
+            if let Some(path) = &config.jwt_jwks_file {
+                jwks.load_file(path, &base)
+                    .with_context(|| format!("loading JWT_JWKS_FILE {}", path.display()))?;
+            }
+            Some(Arc::new(jwks))
+        } else {
+            None
+        };
         Ok(Keys {
             algorithm,
-            decoding,
+            fixed,
             encoding,
-            validation,
+            base,
+            jwks,
         })
     }
 
     /// Verifies a token and returns its claims; any failure is `UNAUTHENTICATED`.
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let rejected = || AppError::Unauthenticated("invalid or expired token".into());
+        let key = match &self.jwks {
+            Some(jwks) => {
+                let header = jsonwebtoken::decode_header(token).map_err(|err| {
+                    tracing::debug!(error = %err, "token header rejected");
+                    rejected()
+                })?;
+                match header.kid.as_deref().and_then(|kid| jwks.get(kid)) {
+                    Some(key) => Some(key),
+                    None => {
+                        if header.kid.is_some() {
+                            // Perhaps the identity provider rotated: look again soon.
+                            jwks.wanted.notify_one();
+                        }
+                        self.fixed.clone().map(Arc::new)
+                    }
+                }
+            }
+            None => self.fixed.clone().map(Arc::new),
+        };
+        let Some(key) = key else {
+            tracing::debug!("token names no known key");
+            return Err(rejected());
+        };
+        jsonwebtoken::decode::<Claims>(token, &key.decoding, &key.validation)
             .map(|data| data.claims)
             .map_err(|err| {
                 tracing::debug!(error = %err, "token rejected");
-                AppError::Unauthenticated("invalid or expired token".into())
+                rejected()
             })
     }
 
@@ -148,10 +189,219 @@ impl Keys {
         )?)
     }
 
-    /// The algorithm tokens must use.
+    /// The algorithm of the configured (non-JWKS) key.
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
     }
+
+    /// Fetches the JWKS URL now (start-up); errors are logged, the old keys kept.
+    pub async fn refresh_remote(&self) {
+        if let Some(jwks) = &self.jwks {
+            jwks.refresh_remote(&self.base).await;
+        }
+    }
+
+    /// Keeps the JWKS current until `shutdown`: the file re-read when it changes, the URL
+    /// fetched every `every` and when a token names an unknown `kid` (at most every 10 s).
+    pub async fn watch(self: Arc<Self>, every: Duration, shutdown: CancellationToken) {
+        let Some(jwks) = self.jwks.clone() else {
+            return;
+        };
+        let mut file_tick = tokio::time::interval(Duration::from_secs(1));
+        let mut url_tick = tokio::time::interval(every.max(Duration::from_secs(1)));
+        url_tick.tick().await;
+        let mut last_demand = tokio::time::Instant::now() - Duration::from_secs(60);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = file_tick.tick(), if jwks.file.is_some() => {
+                    if let Some(path) = &jwks.file
+                        && jwks.file_changed(path)
+                    {
+                        match jwks.load_file(path, &self.base) {
+                            Ok(n) => tracing::info!(keys = n, "reloaded JWT_JWKS_FILE"),
+                            Err(err) => tracing::warn!(error = %err, "JWT_JWKS_FILE unreadable; keeping the previous keys"),
+                        }
+                    }
+                }
+                _ = url_tick.tick(), if jwks.url.is_some() => jwks.refresh_remote(&self.base).await,
+                _ = jwks.wanted.notified(), if jwks.url.is_some() => {
+                    if last_demand.elapsed() >= Duration::from_secs(10) {
+                        last_demand = tokio::time::Instant::now();
+                        jwks.refresh_remote(&self.base).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Claim checks common to every key.
+fn base_validation(config: &Config) -> Validation {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.validate_nbf = true;
+    validation.leeway = config.jwt_leeway_secs;
+    // jsonwebtoken checks `iss`/`aud` only when present unless they are required, and a
+    // configured issuer or audience must never be skipped by leaving the claim out.
+    let mut required = vec!["exp", "sub"];
+    if config.jwt_issuer.is_some() {
+        required.push("iss");
+    }
+    if config.jwt_audience.is_some() {
+        required.push("aud");
+    }
+    validation.set_required_spec_claims(&required);
+    match &config.jwt_issuer {
+        Some(iss) => validation.set_issuer(&[iss]),
+        None => validation.iss = None,
+    }
+    match &config.jwt_audience {
+        Some(aud) => validation.set_audience(&[aud]),
+        // Without a configured audience a token's `aud` is not ours to judge.
+        None => validation.validate_aud = false,
+    }
+    validation
+}
+
+fn with_algorithm(base: &Validation, algorithm: Algorithm) -> Validation {
+    let mut v = base.clone();
+    v.algorithms = vec![algorithm];
+    v
+}
+
+/// Keys by `kid`, from a file and/or a URL (the two are merged; the URL wins on a clash).
+struct Jwks {
+    file: Option<PathBuf>,
+    url: Option<String>,
+    from_file: RwLock<HashMap<String, Arc<VerifyKey>>>,
+    from_url: RwLock<HashMap<String, Arc<VerifyKey>>>,
+    file_stamp: std::sync::Mutex<Option<(std::time::SystemTime, u64)>>,
+    wanted: tokio::sync::Notify,
+}
+
+impl Jwks {
+    fn new(file: Option<PathBuf>, url: Option<String>) -> Self {
+        Jwks {
+            file,
+            url,
+            from_file: RwLock::default(),
+            from_url: RwLock::default(),
+            file_stamp: std::sync::Mutex::new(None),
+            wanted: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn get(&self, kid: &str) -> Option<Arc<VerifyKey>> {
+        let read = |map: &RwLock<HashMap<String, Arc<VerifyKey>>>| {
+            map.read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(kid)
+                .cloned()
+        };
+        read(&self.from_url).or_else(|| read(&self.from_file))
+    }
+
+    fn stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+        let meta = fs::metadata(path).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
+    }
+
+    fn file_changed(&self, path: &Path) -> bool {
+        let now = Self::stamp(path);
+        let last = self.file_stamp.lock().unwrap_or_else(|e| e.into_inner());
+        now.is_some() && now != *last
+    }
+
+    /// Replaces the file's keys; returns how many were loaded.
+    fn load_file(&self, path: &Path, base: &Validation) -> anyhow::Result<usize> {
+        let stamp = Self::stamp(path);
+        let text = fs::read_to_string(path)?;
+        let keys = parse_jwks(&text, base, true)?;
+        let n = keys.len();
+        *self.from_file.write().unwrap_or_else(|e| e.into_inner()) = keys;
+        *self.file_stamp.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
+        Ok(n)
+    }
+
+    async fn refresh_remote(&self, base: &Validation) {
+        let Some(url) = &self.url else { return };
+        match fetch(url)
+            .await
+            .and_then(|text| parse_jwks(&text, base, false))
+        {
+            Ok(keys) => {
+                tracing::info!(keys = keys.len(), "refreshed JWT_JWKS_URL");
+                *self.from_url.write().unwrap_or_else(|e| e.into_inner()) = keys;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "JWT_JWKS_URL unavailable; keeping the previous keys")
+            }
+        }
+    }
+}
+
+async fn fetch(url: &str) -> anyhow::Result<String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    let resp = client.get(url).send().await?.error_for_status()?;
+    Ok(resp.text().await?)
+}
+
+/// Parses a JWKS into verification keys by `kid`. Keys without a `kid`, for encryption, or
+/// of an unsupported type are skipped; symmetric (`oct`) keys only from a local file.
+fn parse_jwks(
+    text: &str,
+    base: &Validation,
+    allow_symmetric: bool,
+) -> anyhow::Result<HashMap<String, Arc<VerifyKey>>> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, PublicKeyUse};
+    let set: JwkSet = serde_json::from_str(text).context("not a JWKS (`{\"keys\": [...]}`)")?;
+    let mut keys = HashMap::new();
+    for jwk in &set.keys {
+        let Some(kid) = jwk.common.key_id.clone() else {
+            continue;
+        };
+        if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
+            continue;
+        }
+        let by_type = match &jwk.algorithm {
+            AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+            AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
+                Some(Algorithm::ES256)
+            }
+            AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P384 => {
+                Some(Algorithm::ES384)
+            }
+            AlgorithmParameters::OctetKeyPair(_) => Some(Algorithm::EdDSA),
+            AlgorithmParameters::OctetKey(_) if allow_symmetric => Some(Algorithm::HS256),
+            _ => None,
+        };
+        let algorithm = match jwk.common.key_algorithm {
+            Some(alg) => Algorithm::try_from(alg).ok(),
+            None => by_type,
+        };
+        let (Some(algorithm), Some(_)) = (algorithm, by_type) else {
+            tracing::warn!(%kid, "skipping a JWKS key of an unsupported type or algorithm");
+            continue;
+        };
+        if !allow_symmetric && algorithm.family() == jsonwebtoken::AlgorithmFamily::Hmac {
+            continue;
+        }
+        match DecodingKey::from_jwk(jwk) {
+            Ok(decoding) => {
+                keys.insert(
+                    kid,
+                    Arc::new(VerifyKey {
+                        decoding,
+                        validation: with_algorithm(base, algorithm),
+                    }),
+                );
+            }
+            Err(err) => tracing::warn!(%kid, error = %err, "skipping an unreadable JWKS key"),
+        }
+    }
+    Ok(keys)
 }
 
 fn public_key(pem: &[u8]) -> anyhow::Result<(Algorithm, DecodingKey)> {

@@ -1,70 +1,429 @@
-//! HTTP handlers: GraphiQL, `POST /graphql`, health and readiness.
+//! GraphQL over HTTP (the GraphQL-over-HTTP spec), GraphiQL, health and readiness.
+//!
+//! `POST /graphql` takes `application/json` (a request or a batch array) or
+//! `application/graphql`; `GET /graphql?query=…` runs queries only. Responses are
+//! `application/graphql-response+json` when the client accepts it (with 4xx for requests
+//! that could not run) and `application/json` otherwise (200 for anything GraphQL answered).
 
-use async_graphql::{BatchRequest, http::GraphiQLSource};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse, rejection::GraphQLRejection};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Request, ServerError,
+    http::GraphiQLSource,
+    parser::types::{DocumentOperations, OperationType},
+};
 use axum::{
-    extract::{FromRequest, State},
-    http::{StatusCode, header},
+    body::Body,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
 
-use crate::{app::App, auth::edge, error::AppError, graphql::loaders::Loaders};
+use crate::{
+    app::App,
+    auth::{Viewer, edge},
+    error::AppError,
+    graphql::{
+        guard::{self, ClientIp, RateSlot},
+        limits::{self, Refusal},
+        loaders::Loaders,
+    },
+    ratelimit::RateStatus,
+};
 
-/// `GET /graphql`: the GraphiQL IDE.
-pub async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("tier3")
-            .finish(),
-    )
+/// The GraphQL-over-HTTP response media type.
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// The response media type the client asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/graphql-response+json`: status codes say whether the request ran.
+    GraphqlResponse,
+    /// `application/json` (legacy, and the default without `Accept`).
+    Json,
 }
 
-/// `POST /graphql`: authenticate at the edge (before the body is even read), then parse
-/// and run the (batch) request.
-pub async fn graphql(State(app): State<App>, request: axum::extract::Request) -> Response {
-    let headers = request.headers().clone();
+impl MediaType {
+    /// Picks from `Accept`; anything unrecognised gets the default, `application/json`, as
+    /// the spec allows.
+    pub fn negotiate(headers: &HeaderMap) -> MediaType {
+        let accept = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|part| {
+                part.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .collect::<Vec<_>>();
+        if accept.iter().any(|t| t == GRAPHQL_RESPONSE_JSON) {
+            MediaType::GraphqlResponse
+        } else {
+            MediaType::Json
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        match self {
+            MediaType::GraphqlResponse => {
+                HeaderValue::from_static("application/graphql-response+json; charset=utf-8")
+            }
+            MediaType::Json => HeaderValue::from_static("application/json; charset=utf-8"),
+        }
+    }
+}
+
+/// The caller's address, when the server was started with connection info.
+fn client_ip(request: &axum::extract::Request) -> Option<ClientIp> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| ClientIp(addr.ip()))
+}
+
+/// Authenticates at the edge, before any body is read.
+async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Viewer, AppError> {
     let auth = match headers.get(header::AUTHORIZATION).map(|h| h.to_str()) {
         None => None,
         Some(Ok(value)) => Some(value),
         Some(Err(_)) => {
-            return error_response(AppError::Unauthenticated(
+            return Err(AppError::Unauthenticated(
                 "the Authorization header is not valid text".into(),
             ));
         }
     };
-    let viewer = match edge::viewer_from_header(&app, auth).await {
-        Ok(v) => v,
-        Err(err) => return error_response(err),
+    edge::viewer_from_header(app, auth).await
+}
+
+/// `GET /graphql`: a query from the URL, or GraphiQL for a browser.
+pub async fn graphql_get(State(app): State<App>, request: axum::extract::Request) -> Response {
+    let media = MediaType::negotiate(request.headers());
+    let params: Vec<(String, String)> = match request.uri().query() {
+        None => Vec::new(),
+        Some(q) => match serde_urlencoded::from_str(q) {
+            Ok(p) => p,
+            Err(_) => {
+                return error_response(
+                    AppError::bad_input("the query string is not URL-encoded"),
+                    media,
+                );
+            }
+        },
     };
-    let req = match GraphQLBatchRequest::<GraphQLRejection>::from_request(request, &()).await {
-        Ok(req) => req,
-        Err(rejection) => {
-            tracing::debug!(error = %rejection.0, "unparsable GraphQL request");
-            return error_response(AppError::bad_input(
-                "the request body is not a GraphQL request (expected JSON with a `query` string)",
-            ));
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let Some(query) = param("query") else {
+        if app.config.http.graphiql {
+            return graphiql().into_response();
+        }
+        return error_response(
+            AppError::bad_input("a GET request needs a `query` parameter"),
+            media,
+        );
+    };
+    let mut gql = Request::new(query.clone());
+    if let Some(name) = param("operationName").filter(|n| !n.is_empty()) {
+        gql = gql.operation_name(name.clone());
+    }
+    if let Some(vars) = param("variables").filter(|v| !v.is_empty()) {
+        match serde_json::from_str::<serde_json::Value>(vars) {
+            Ok(v @ serde_json::Value::Object(_)) => {
+                gql = gql.variables(async_graphql::Variables::from_json(v));
+            }
+            _ => {
+                return error_response(
+                    AppError::bad_input("`variables` must be a JSON object"),
+                    media,
+                );
+            }
+        }
+    }
+    // GET is safe and cacheable: never a mutation (nor a subscription).
+    if limits::check_text(query).is_ok()
+        && let Ok(doc) = async_graphql::parser::parse_query(query)
+    {
+        let ty = match (&doc.operations, gql.operation_name.as_deref()) {
+            (DocumentOperations::Single(op), _) => Some(op.node.ty),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+                ops.values().next().map(|op| op.node.ty)
+            }
+            _ => None,
+        };
+        if matches!(
+            ty,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        ) {
+            let mut resp = error_response(
+                AppError::bad_input("only queries may be sent with GET; use POST"),
+                media,
+            );
+            *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            return resp;
+        }
+    }
+    let ip = client_ip(&request);
+    let viewer = match authenticate(&app, request.headers()).await {
+        Ok(v) => v,
+        Err(err) => return error_response(err, media),
+    };
+    run(app, viewer, ip, BatchRequest::Single(gql), media).await
+}
+
+/// `POST /graphql`: authenticate (before the body is even read), then read, parse and run
+/// the request or batch.
+pub async fn graphql_post(State(app): State<App>, request: axum::extract::Request) -> Response {
+    let media = MediaType::negotiate(request.headers());
+    let viewer = match authenticate(&app, request.headers()).await {
+        Ok(v) => v,
+        Err(err) => return error_response(err, media),
+    };
+    let ip = client_ip(&request);
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    // Only JSON (or a bare GraphQL document): a cross-site form or `text/plain` post cannot
+    // trigger a mutation without a CORS preflight.
+    let graphql_document = match content_type.as_deref() {
+        Some("application/json") => false,
+        Some("application/graphql") => true,
+        _ => {
+            let mut resp = error_response(
+                AppError::bad_input("the Content-Type must be application/json"),
+                media,
+            );
+            *resp.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+            return resp;
         }
     };
-    let req = req.into_inner();
-    let empty = match &req {
-        BatchRequest::Single(r) => r.query.trim().is_empty(),
-        BatchRequest::Batch(rs) => rs.is_empty() || rs.iter().any(|r| r.query.trim().is_empty()),
-    };
-    if empty {
-        return error_response(AppError::bad_input("the request has no `query`"));
+    let max = app.config.limits.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return too_large(&app, max, media);
     }
+    let body = match axum::body::to_bytes(request.into_body(), max).await {
+        Ok(body) => body,
+        Err(_) => return too_large(&app, max, media),
+    };
+    let batch = if graphql_document {
+        match std::str::from_utf8(&body) {
+            Ok(text) => BatchRequest::Single(Request::new(text)),
+            Err(_) => {
+                return error_response(AppError::bad_input("the body is not UTF-8"), media);
+            }
+        }
+    } else {
+        match serde_json::from_slice::<BatchRequest>(&body) {
+            Ok(batch) => batch,
+            Err(err) => {
+                tracing::debug!(error = %err, "unparsable GraphQL request");
+                return error_response(
+                    AppError::bad_input(
+                        "the request body is not a GraphQL request (expected JSON with a `query` string)",
+                    ),
+                    media,
+                );
+            }
+        }
+    };
+    let size = match &batch {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(rs) => rs.len(),
+    };
+    let max_batch = app.config.limits.max_batch;
+    if size > max_batch {
+        app.metrics.refused("batch");
+        let refusal = Refusal::Limit(limits::LimitExceeded {
+            limit: "batch",
+            max: max_batch,
+            actual: size,
+        });
+        return refusal_response(&refusal, StatusCode::BAD_REQUEST, media);
+    }
+    let empty = batch.iter().any(|r| r.query.trim().is_empty()) || size == 0;
+    if empty {
+        return error_response(AppError::bad_input("the request has no `query`"), media);
+    }
+    run(app, viewer, ip, batch, media).await
+}
+
+fn too_large(app: &App, max: usize, media: MediaType) -> Response {
+    app.metrics.refused("body");
+    let refusal = Refusal::Limit(limits::LimitExceeded {
+        limit: "body",
+        max,
+        actual: max + 1,
+    });
+    let mut resp = refusal_response(&refusal, StatusCode::PAYLOAD_TOO_LARGE, media);
+    // The rest of an oversized body is not read; the connection cannot be reused.
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+fn refusal_response(refusal: &Refusal, status: StatusCode, media: MediaType) -> Response {
+    let err = guard::refusal_error(refusal);
+    let mut message = refusal.to_string();
+    if let Refusal::Limit(l) = refusal
+        && l.limit == "body"
+    {
+        message = format!(
+            "the request body is larger than the limit of {} bytes",
+            l.max
+        );
+    }
+    let mut value = serde_json::to_value(&err).unwrap_or_default();
+    value["message"] = message.into();
+    json_response(status, media, serde_json::json!({ "errors": [value] }))
+}
+
+/// Runs a (batch) request for a viewer and answers it.
+async fn run(
+    app: App,
+    viewer: Viewer,
+    ip: Option<ClientIp>,
+    batch: BatchRequest,
+    media: MediaType,
+) -> Response {
+    let operations: Vec<String> = batch
+        .iter()
+        .map(|r| app.metrics.operation_label(r.operation_name.as_deref()))
+        .collect();
+    let slot = RateSlot::default();
     let loaders = Loaders::new(&app, &viewer);
-    let req = req
+    let mut batch = batch
         .data(app.clone())
         .data(viewer)
-        .data(std::sync::Arc::new(loaders));
-    GraphQLResponse::from(app.schema.execute_batch(req).await).into_response()
+        .data(Arc::new(loaders))
+        .data(slot.clone());
+    if let Some(ip) = ip {
+        batch = batch.data(ip);
+    }
+    let started = Instant::now();
+    let timeout = app.config.request_timeout();
+    let Ok(answer) = tokio::time::timeout(timeout, app.schema.execute_batch(batch)).await else {
+        for op in &operations {
+            app.metrics.observe(op, "TIMEOUT", started.elapsed());
+        }
+        let mut resp = error_response(
+            AppError::internal(anyhow::anyhow!("request timed out")),
+            media,
+        );
+        *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        return resp;
+    };
+    let took = started.elapsed();
+    let responses: Vec<&async_graphql::Response> = match &answer {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(rs) => rs.iter().collect(),
+    };
+    for (resp, op) in responses.iter().zip(&operations) {
+        let outcome = resp.errors.first().map_or("ok", error_code);
+        app.metrics.observe(op, outcome, took);
+    }
+    let rate_limited = responses
+        .iter()
+        .any(|r| r.errors.iter().any(|e| error_code(e) == "RATE_LIMITED"));
+    // A request error (nothing ran: parse, validation, limits) has no data at all.
+    let request_error = |r: &async_graphql::Response| {
+        matches!(r.data, async_graphql::Value::Null) && !r.errors.is_empty()
+    };
+    let status = if rate_limited {
+        StatusCode::TOO_MANY_REQUESTS
+    } else if media == MediaType::GraphqlResponse
+        && matches!(&answer, BatchResponse::Single(r) if request_error(r))
+    {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = match (&answer, media) {
+        // The spec's request errors carry no `data` entry.
+        (BatchResponse::Single(r), MediaType::GraphqlResponse) if request_error(r) => {
+            serde_json::json!({ "errors": r.errors })
+        }
+        _ => serde_json::to_value(&answer).unwrap_or_default(),
+    };
+    let mut resp = json_response(status, media, body);
+    let headers = resp.headers_mut();
+    for (name, value) in answer.http_headers_iter() {
+        headers.append(name, value);
+    }
+    if let Some(status) = slot.get() {
+        rate_headers(headers, &status, rate_limited);
+    }
+    resp
+}
+
+fn error_code(err: &ServerError) -> &'static str {
+    const CODES: [&str; 8] = [
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "NOT_FOUND",
+        "BAD_USER_INPUT",
+        "INVALID_TRANSITION",
+        "CONFLICT",
+        "RATE_LIMITED",
+        "INTERNAL_SERVER_ERROR",
+    ];
+    let code = err
+        .extensions
+        .as_ref()
+        .and_then(|e| e.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(s) => Some(s.as_str()),
+            _ => None,
+        });
+    CODES
+        .iter()
+        .find(|c| Some(**c) == code)
+        .copied()
+        .unwrap_or("BAD_USER_INPUT")
+}
+
+/// GitHub-style rate-limit headers, and `Retry-After` on a refusal.
+fn rate_headers(headers: &mut HeaderMap, status: &RateStatus, refused: bool) {
+    let num = |n: u64| HeaderValue::from(n);
+    headers.insert("x-ratelimit-limit", num(status.limit.into()));
+    headers.insert("x-ratelimit-remaining", num(status.remaining.into()));
+    headers.insert("x-ratelimit-used", num(status.used.into()));
+    headers.insert(
+        "x-ratelimit-reset",
+        num(status.reset_at.timestamp().max(0) as u64),
+    );
+    if refused {
+        headers.insert(header::RETRY_AFTER, num(status.retry_after_secs()));
+    }
+}
+
+fn json_response(status: StatusCode, media: MediaType, body: serde_json::Value) -> Response {
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    resp
 }
 
 /// A request-level failure (before GraphQL runs) as a GraphQL error body with a status.
-pub fn error_response(err: AppError) -> Response {
+pub fn error_response(err: AppError, media: MediaType) -> Response {
     let status = match &err {
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
@@ -75,16 +434,36 @@ pub fn error_response(err: AppError) -> Response {
         _ => StatusCode::BAD_REQUEST,
     };
     let body = serde_json::json!({
-        "data": null,
         "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }],
     });
-    let mut resp = (status, axum::Json(body)).into_response();
+    let mut resp = json_response(status, media, body);
     if status == StatusCode::UNAUTHORIZED {
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
+    resp
+}
+
+/// The GraphiQL IDE.
+pub fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("tier3")
+            .finish(),
+    )
+}
+
+/// Any other method on `/graphql`.
+pub async fn method_not_allowed(method: Method) -> Response {
+    let mut resp = error_response(
+        AppError::bad_input(format!("{method} is not supported; use GET or POST")),
+        MediaType::Json,
+    );
+    *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     resp
 }
 
@@ -93,11 +472,25 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: the database answers.
+/// `GET /readyz`: the database answers (within a second).
 pub async fn readyz(State(app): State<App>) -> Response {
-    if crate::db::ping(&app.db).await {
+    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), crate::db::ping(&app.db));
+    if matches!(ping.await, Ok(true)) && !app.shutdown.is_cancelled() {
         (StatusCode::OK, "ready").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
     }
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+pub async fn metrics(State(app): State<App>) -> Response {
+    let body = app.metrics.render(&app.db, app.bus.active_feeds());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
 }

@@ -13,9 +13,12 @@ use async_graphql::{
     Data,
     http::{WebSocketProtocols, WsMessage},
 };
+use std::net::SocketAddr;
+
 use axum::{
+    Extension,
     extract::{
-        State, WebSocketUpgrade,
+        ConnectInfo, State, WebSocketUpgrade,
         ws::{CloseFrame, Message, WebSocket},
     },
     http::{HeaderMap, StatusCode, header},
@@ -23,7 +26,12 @@ use axum::{
 };
 use futures_util::{SinkExt, StreamExt, future};
 
-use crate::{app::App, auth::edge, error::AppError, graphql::loaders::Loaders};
+use crate::{
+    app::App,
+    auth::edge,
+    error::AppError,
+    graphql::{guard::ClientIp, loaders::Loaders},
+};
 
 /// Close code for a missing or invalid token.
 pub const CLOSE_UNAUTHORIZED: u16 = 4401;
@@ -36,8 +44,10 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 pub async fn graphql_ws(
     State(app): State<App>,
     headers: HeaderMap,
+    connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let ip = connect_info.map(|Extension(ConnectInfo(addr))| ClientIp(addr.ip()));
     use std::str::FromStr as _;
     let protocol = headers
         .get(header::SEC_WEBSOCKET_PROTOCOL)
@@ -58,10 +68,12 @@ pub async fn graphql_ws(
         // Small buffers: thousands of mostly idle subscribers per process.
         .read_buffer_size(1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| serve(app, socket, protocol))
+        .on_upgrade(move |socket| serve(app, socket, protocol, ip))
 }
 
-async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols) {
+async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols, ip: Option<ClientIp>) {
+    app.metrics.websocket(1);
+    let _open = OpenSocket(app.clone());
     let (mut sink, stream) = socket.split();
     let input = stream
         .take_while(|res| future::ready(res.is_ok()))
@@ -89,6 +101,9 @@ async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols) {
                         data.insert(Arc::new(Loaders::new(&app, &viewer)));
                         data.insert(viewer);
                         data.insert(app);
+                        if let Some(ip) = ip {
+                            data.insert(ip);
+                        }
                         Ok(data)
                     }
                     Err(err) => {
@@ -145,6 +160,15 @@ async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols) {
         }
     }
     let _ = sink.close().await;
+}
+
+/// Counts the socket as closed however `serve` ends.
+struct OpenSocket(App);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.metrics.websocket(-1);
+    }
 }
 
 fn close(code: u16, reason: &'static str) -> Message {

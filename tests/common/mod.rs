@@ -155,6 +155,9 @@ impl TestApp {
         init_tracing();
         let db = Arc::new(TestDb::create().await);
         let mut config = Config::for_database(db.url.clone(), SECRET);
+        // Suites send far more than a person would; rate limits get their own tests.
+        config.rate.rate_limit = 1_000_000;
+        config.rate.rate_limit_anonymous = 1_000_000;
         adjust(&mut config);
         Self::start(config, db).await
     }
