@@ -416,21 +416,7 @@ impl TestApp {
     /// Opens `/graphql/ws` and sends `connection_init` with this payload; does not wait for
     /// the ack (see [`Ws::ack`]).
     pub async fn ws_raw(&self, init: Value) -> Ws {
-        use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-        let mut req = format!("ws://{}/graphql/ws", self.addr)
-            .into_client_request()
-            .unwrap();
-        req.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().unwrap(),
-        );
-        let (socket, _) = tokio_tungstenite::connect_async(req)
-            .await
-            .expect("ws connect");
-        let mut ws = Ws { socket };
-        ws.send(json!({ "type": "connection_init", "payload": init }))
-            .await;
-        ws
+        connect_ws(self.addr, init).await
     }
 
     /// Opens a WebSocket as `user` (or anonymously) and waits for `connection_ack`.
@@ -443,6 +429,25 @@ impl TestApp {
         ws.ack().await;
         ws
     }
+}
+
+/// Opens `/graphql/ws` on any server and sends `connection_init` with this payload.
+pub async fn connect_ws(addr: SocketAddr, init: Value) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut req = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("ws connect");
+    let mut ws = Ws { socket };
+    ws.send(json!({ "type": "connection_init", "payload": init }))
+        .await;
+    ws
 }
 
 impl Ws {
