@@ -321,3 +321,53 @@ async fn sigterm_drains_requests_closes_sockets_and_exits_in_time() {
     // Nothing listens any more.
     assert!(client.get(format!("{base}/healthz")).send().await.is_err());
 }
+
+/// A client that hangs up cancels its request: the work is dropped, not finished.
+#[tokio::test]
+async fn a_client_that_goes_away_cancels_its_work() {
+    let app = TestApp::spawn_with(|c| c.loader_delay_ms = 2_000).await;
+    let agent = app.agent().await;
+    let slow = json!({
+        "query": "query Abandoned { viewer { organization { name } } }",
+        "operationName": "Abandoned",
+    });
+    let request = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&agent.token)
+        .json(&slow)
+        .send();
+    // Hang up while the DataLoader is still waiting.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), request)
+            .await
+            .is_err()
+    );
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("operation=\"Abandoned\""),
+        "the abandoned request ran to completion:\n{metrics}"
+    );
+    // The same request, waited for, does complete and is counted.
+    let (status, _) = app.post(Some(&agent.token), slow).await;
+    assert_eq!(status, StatusCode::OK);
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("operation=\"Abandoned\",outcome=\"ok\"} 1"));
+}
