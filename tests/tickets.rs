@@ -120,3 +120,38 @@ async fn ticket_by_number_and_history() {
     assert_eq!(events[0]["kind"], "TICKET_CREATED");
     assert_eq!(events[0]["toStatus"], "NEW");
 }
+
+#[tokio::test]
+async fn comments_can_be_read_newest_first() {
+    let app = TestApp::spawn().await;
+    let customer = app.customer("acme").await;
+    let agent = app.agent().await;
+    let ticket = app.create_ticket(&customer, "order").await;
+    for body in ["one", "two", "three"] {
+        app.comment(&customer, &ticket, body, true).await;
+    }
+    app.comment(&agent, &ticket, "internal", false).await;
+    let q = "query($id: ID!, $after: String) { ticket(id: $id) {
+        comments(first: 2, after: $after, order: NEWEST_FIRST) {
+          nodes { body } pageInfo { hasNextPage endCursor } } } }";
+    let bodies = |res: &serde_json::Value| -> Vec<String> {
+        res["data"]["ticket"]["comments"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The customer never sees the internal comment, newest first or not.
+    let res = app.gql(Some(&customer), q, json!({ "id": ticket })).await;
+    assert_eq!(bodies(&res), ["three", "two"]);
+    let page = &res["data"]["ticket"]["comments"]["pageInfo"];
+    assert_eq!(page["hasNextPage"], true);
+    let after = page["endCursor"].clone();
+    let res = app
+        .gql(Some(&customer), q, json!({ "id": ticket, "after": after }))
+        .await;
+    assert_eq!(bodies(&res), ["one"]);
+    let res = app.gql(Some(&agent), q, json!({ "id": ticket })).await;
+    assert_eq!(bodies(&res), ["internal", "three"]);
+}

@@ -17,9 +17,19 @@ pub const DEFAULT_PAGE: u64 = 20;
 pub struct PageArgs {
     pub first: u64,
     pub after: Option<i64>,
+    /// Newest first (descending ids) instead of the list's usual oldest-first order.
+    pub newest_first: bool,
 }
 
 impl PageArgs {
+    /// The same page, newest first.
+    pub fn newest_first(self, yes: bool) -> Self {
+        PageArgs {
+            newest_first: yes,
+            ..self
+        }
+    }
+
     /// Validates `first` (0..=100, default 20).
     pub fn new(first: Option<i32>, after: Option<i64>) -> AppResult<Self> {
         let first = match first {
@@ -32,7 +42,11 @@ impl PageArgs {
             }
             Some(n) => n as u64,
         };
-        Ok(PageArgs { first, after })
+        Ok(PageArgs {
+            first,
+            after,
+            newest_first: false,
+        })
     }
 }
 

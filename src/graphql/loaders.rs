@@ -173,7 +173,11 @@ async fn child_pages<E: EntityTrait>(
             select.clone(),
             parent_col,
             id_col,
-            Order::Asc,
+            if args.newest_first {
+                Order::Desc
+            } else {
+                Order::Asc
+            },
             &parents,
             args,
         )

@@ -82,6 +82,14 @@ impl TicketFilter {
 }
 
 /// Page arguments from GraphQL `first`/`after`.
+/// The order of a ticket's comments.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    #[default]
+    OldestFirst,
+    NewestFirst,
+}
+
 pub fn page_args(first: Option<i32>, after: Option<String>) -> Result<PageArgs> {
     Ok(PageArgs::new(first, ids::decode_cursor(after.as_deref())?)?)
 }
@@ -137,15 +145,16 @@ impl Ticket {
             None => Ok(None),
         }
     }
-    /// Comments, oldest first (customers see public ones only).
+    /// Comments, oldest first unless `order: NEWEST_FIRST` (customers see public ones only).
     #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn comments(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        #[graphql(default)] order: ListOrder,
     ) -> Result<CommentConnection> {
-        let args = page_args(first, after)?;
+        let args = page_args(first, after)?.newest_first(order == ListOrder::NewestFirst);
         let page = ctx
             .loaders()?
             .comment_pages()
