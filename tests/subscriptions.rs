@@ -522,3 +522,54 @@ async fn anonymous_subscribers_hear_only_release_notes() {
     assert_eq!(id, "n", "{d}");
     assert_eq!(d["releaseNotePublished"]["title"], "2.0.0");
 }
+
+/// PostgreSQL hands out event ids before commit, so a later event can commit first. Delivery
+/// holds at the missing id until its transaction ends, so cursors never pass an event that
+/// will still arrive (a resume from them would lose it), and a rollback does not stall.
+#[tokio::test]
+async fn a_late_commit_is_delivered_in_order_and_a_rollback_does_not_stall() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if std::env::var("TIER3_TEST_DATABASE_URL").map_or(true, |v| v.is_empty()) {
+        return; // SQLite commits one transaction at a time: ids become visible in order.
+    }
+    let app = TestApp::spawn().await;
+    let agent = app.agent().await;
+    let customer = app.customer("acme").await;
+    let t = app.create_ticket(&customer, "late commits").await;
+    app.comment(&agent, &t, "original", false).await;
+    let mut ws = app.ws(Some(&agent)).await;
+    ws.subscribe(
+        "u",
+        &format!("subscription {{ ticketUpdates {{ {EVENT} }} }}"),
+        json!({}),
+    )
+    .await;
+    app.wait_subscribers(1).await;
+    // Another writer takes the next event id and has not committed yet.
+    let copy = "INSERT INTO event (kind, public, actor_id, org_id, ticket_id, comment_id, \
+                from_status, to_status, data, created_at) \
+                SELECT kind, public, actor_id, org_id, ticket_id, comment_id, from_status, \
+                to_status, data, now() FROM event WHERE kind = 'COMMENT_ADDED' \
+                ORDER BY id DESC LIMIT 1";
+    for outcome in ["commit", "rollback"] {
+        let txn = app.app.db.begin().await.unwrap();
+        txn.execute_unprepared(copy).await.unwrap();
+        let body = format!("after the {outcome}");
+        app.comment(&agent, &t, &body, false).await;
+        let early =
+            tokio::time::timeout(std::time::Duration::from_millis(500), ws.next_data()).await;
+        assert!(
+            early.is_err(),
+            "delivered past an uncommitted id: {early:?}"
+        );
+        if outcome == "commit" {
+            txn.commit().await.unwrap();
+            let (_, first) = ws.next_data().await;
+            assert_eq!(first["ticketUpdates"]["comment"]["body"], "original");
+        } else {
+            txn.rollback().await.unwrap();
+        }
+        let (_, next) = ws.next_data().await;
+        assert_eq!(next["ticketUpdates"]["comment"]["body"], body.as_str());
+    }
+}

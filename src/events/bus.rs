@@ -6,12 +6,17 @@
 //! order, and broadcasts them to every subscriber of this process. A subscriber that falls
 //! behind the bounded channel re-reads from the table.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
 
 use entity::{EscalationTrack, app_user, comment, escalation, event, ticket};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
 };
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -23,9 +28,9 @@ use crate::error::AppResult;
 const CAPACITY: usize = 1024;
 /// Rows read per catch-up query.
 pub const BATCH: u64 = 500;
-/// How long an id that was skipped (a transaction that took its id but had not committed
-/// when a later one was read) is looked for again before it is taken as rolled back.
-const GAP_PATIENCE: Duration = Duration::from_secs(60);
+/// Longest a missing id holds delivery back: past this, a transaction that took an event
+/// id is taken as stuck (our transactions end well within the request timeout).
+const GAP_PATIENCE: Duration = Duration::from_secs(30);
 
 /// A committed event with what delivery needs, read once per process for all subscribers:
 /// the rows it names (as they are when it is read), so that thousands of subscribers
@@ -55,6 +60,10 @@ impl Envelope {
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Envelope>>,
     wake: Arc<Notify>,
+    /// Every event id up to this one is settled (published, or known never to commit), and
+    /// everything up to it has been broadcast. Stored before the broadcast, so a subscriber
+    /// that subscribes and then reads it misses nothing.
+    watermark: Arc<AtomicI64>,
     /// Subscription feeds established on this process (see [`FeedGuard`]).
     feeds: Arc<std::sync::atomic::AtomicUsize>,
     /// On PostgreSQL the listener is the only local path (it hears our own NOTIFYs too).
@@ -77,6 +86,7 @@ impl EventBus {
         EventBus {
             tx,
             wake: Arc::new(Notify::new()),
+            watermark: Arc::default(),
             feeds: Arc::default(),
             via_listener,
         }
@@ -99,27 +109,31 @@ impl EventBus {
         self.tx.subscribe()
     }
 
+    /// The id up to which every event is settled and broadcast (see the field).
+    pub fn watermark(&self) -> i64 {
+        self.watermark.load(Ordering::SeqCst)
+    }
+
     /// How many subscription feeds are established (the `active subscriptions` figure).
     pub fn active_feeds(&self) -> usize {
-        self.feeds.load(std::sync::atomic::Ordering::SeqCst)
+        self.feeds.load(Ordering::SeqCst)
     }
 
     /// Counts a feed as established until the guard is dropped.
     pub fn feed_guard(&self) -> FeedGuard {
-        self.feeds.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.feeds.fetch_add(1, Ordering::SeqCst);
         FeedGuard(self.feeds.clone())
     }
 
-    /// Runs the publisher until `shutdown`: reads new rows after each wake-up and
-    /// broadcasts them in id order, at most once each.
+    /// Runs the publisher until `shutdown`: after each wake-up, reads the new rows and
+    /// broadcasts them strictly in id order. An id that is missing below a visible one may
+    /// belong to a transaction that has not committed yet (PostgreSQL takes ids before
+    /// commit): delivery holds there until that is settled, so a subscriber's cursor never
+    /// passes an event it has not had, and resuming from it loses nothing.
     pub async fn run_publisher(self, db: DatabaseConnection, shutdown: CancellationToken) {
-        let mut cursor = Cursor::default();
-        loop {
+        let start = loop {
             match latest_id(&db).await {
-                Ok(last) => {
-                    cursor.last = last;
-                    break;
-                }
+                Ok(last) => break last,
                 Err(err) => {
                     tracing::warn!(error = %err, "event publisher cannot read the event table yet");
                     tokio::select! {
@@ -128,29 +142,39 @@ impl EventBus {
                     }
                 }
             }
-        }
+        };
+        self.watermark.store(start, Ordering::SeqCst);
+        let mut publisher = Publisher {
+            horizon: start,
+            gap: None,
+        };
         loop {
+            let waiting = publisher.gap.is_some();
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = self.wake.notified() => {}
-                // A safety net: skipped ids are looked for again even if nothing wakes us.
-                _ = tokio::time::sleep(Duration::from_secs(5)), if !cursor.gaps.is_empty() => {}
+                // A held gap is settled within milliseconds; look again soon.
+                _ = tokio::time::sleep(GAP_POLL), if waiting => {}
             }
             loop {
-                match cursor.next_batch(&db).await {
-                    Ok(batch) if batch.is_empty() => break,
-                    Ok(batch) => {
-                        let full = batch.len() as u64 >= BATCH;
+                match publisher.advance(&db).await {
+                    Ok((batch, more)) => {
+                        if let Some(last) = batch.last() {
+                            self.watermark.store(last.event.id, Ordering::SeqCst);
+                        }
                         for env in batch {
                             let _ = self.tx.send(Arc::new(env));
                         }
-                        if !full {
+                        if !more {
                             break;
                         }
                     }
                     Err(err) => {
                         tracing::warn!(error = %err, "event publisher read failed; retrying");
-                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        }
                         self.wake.notify_one();
                         break;
                     }
@@ -160,13 +184,16 @@ impl EventBus {
     }
 }
 
+/// How often a held gap is looked at again.
+const GAP_POLL: Duration = Duration::from_millis(10);
+
 /// Keeps a feed counted in [`EventBus::active_feeds`] while it lives.
 #[derive(Debug)]
 pub struct FeedGuard(Arc<std::sync::atomic::AtomicUsize>);
 
 impl Drop for FeedGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -181,47 +208,143 @@ pub async fn latest_id(db: &DatabaseConnection) -> AppResult<i64> {
     Ok(max.flatten().unwrap_or(0))
 }
 
-/// Reading position in the event log, with ids skipped over that may still commit
-/// (PostgreSQL hands out ids before commit, so they can become visible out of order).
-#[derive(Debug, Default, Clone)]
-pub struct Cursor {
-    pub last: i64,
-    gaps: BTreeMap<i64, tokio::time::Instant>,
+/// Committed rows with ids in `(after, upto]`, enveloped, in id order (a feed's replay).
+/// Everything up to the watermark is settled, so these are all there will ever be.
+pub async fn settled_rows(
+    db: &DatabaseConnection,
+    after: i64,
+    upto: i64,
+) -> AppResult<Vec<Envelope>> {
+    let rows = event::Entity::find()
+        .filter(event::Column::Id.gt(after))
+        .filter(event::Column::Id.lte(upto))
+        .order_by(event::Column::Id, Order::Asc)
+        .limit(BATCH)
+        .all(db)
+        .await?;
+    envelop(db, rows).await
 }
 
-impl Cursor {
-    /// Starts after `last`.
-    pub fn after(last: i64) -> Self {
-        Cursor {
-            last,
-            gaps: BTreeMap::new(),
-        }
+/// The publisher's position: everything up to `horizon` is settled and published.
+struct Publisher {
+    horizon: i64,
+    /// Missing ids just above the horizon, below a visible row, waiting to settle.
+    gap: Option<Gap>,
+}
+
+/// Ids `(horizon, before)` were missing when `before` was read. They are settled once
+/// every writing transaction that was in progress then has ended: a row among them is
+/// visible by then, or will never be.
+struct Gap {
+    before: i64,
+    in_progress: Vec<u64>,
+    since: tokio::time::Instant,
+}
+
+impl Gap {
+    async fn open(db: &DatabaseConnection, before: i64) -> AppResult<Gap> {
+        Ok(Gap {
+            before,
+            // SQLite has one connection: no transaction is in flight while we read.
+            in_progress: if crate::db::is_postgres(db) {
+                in_progress(db).await?
+            } else {
+                Vec::new()
+            },
+            since: tokio::time::Instant::now(),
+        })
     }
 
-    /// The next rows after the cursor (and any late gap rows), enveloped, in id order.
-    pub async fn next_batch(&mut self, db: &DatabaseConnection) -> AppResult<Vec<Envelope>> {
-        let now = tokio::time::Instant::now();
-        self.gaps
-            .retain(|_, since| now.duration_since(*since) < GAP_PATIENCE);
-        let mut which = Condition::any().add(event::Column::Id.gt(self.last));
-        if !self.gaps.is_empty() {
-            which = which.add(event::Column::Id.is_in(self.gaps.keys().copied()));
+    async fn settled(&self, db: &DatabaseConnection) -> AppResult<bool> {
+        if self.in_progress.is_empty() {
+            return Ok(true);
         }
+        if self.since.elapsed() >= GAP_PATIENCE {
+            tracing::warn!(
+                before = self.before,
+                "a writing transaction stayed open for {GAP_PATIENCE:?}; moving past its event ids"
+            );
+            return Ok(true);
+        }
+        let now = in_progress(db).await?;
+        Ok(!self.in_progress.iter().any(|x| now.contains(x)))
+    }
+}
+
+/// Writing transactions in progress now (PostgreSQL `pg_current_snapshot()`'s xip list).
+async fn in_progress(db: &DatabaseConnection) -> AppResult<Vec<u64>> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT pg_current_snapshot()::text AS s",
+        ))
+        .await?;
+    let text: String = match row {
+        Some(row) => row.try_get("", "s")?,
+        None => return Ok(Vec::new()),
+    };
+    // `xmin:xmax:xip,xip,…`
+    Ok(text
+        .splitn(3, ':')
+        .nth(2)
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect())
+}
+
+impl Publisher {
+    /// Reads past the horizon and returns the rows that may be published now, in order,
+    /// and whether to read again at once. The horizon moves only once they are enveloped.
+    async fn advance(&mut self, db: &DatabaseConnection) -> AppResult<(Vec<Envelope>, bool)> {
+        // Settle first, then read: a row committed before the settling check is in the read.
+        let settled_below = match &self.gap {
+            Some(gap) if gap.settled(db).await? => gap.before,
+            _ => self.horizon,
+        };
         let rows = event::Entity::find()
-            .filter(which)
+            .filter(event::Column::Id.gt(self.horizon))
             .order_by(event::Column::Id, Order::Asc)
             .limit(BATCH)
             .all(db)
             .await?;
+        let full = rows.len() as u64 >= BATCH;
+        let mut expected = self.horizon + 1;
+        let mut take = 0;
+        let mut held_at = None;
         for row in &rows {
-            if self.gaps.remove(&row.id).is_none() && row.id > self.last {
-                for missing in self.last + 1..row.id {
-                    self.gaps.insert(missing, now);
-                }
-                self.last = row.id;
+            if row.id != expected && row.id > settled_below {
+                held_at = Some(row.id);
+                break;
             }
+            expected = row.id + 1;
+            take += 1;
         }
-        envelop(db, rows).await
+        let mut rows = rows;
+        rows.truncate(take);
+        let batch = envelop(db, rows).await?;
+        if let Some(last) = batch.last() {
+            self.horizon = last.event.id;
+        }
+        let again = match held_at {
+            None => {
+                self.gap = None;
+                full
+            }
+            Some(before) => {
+                let same = self
+                    .gap
+                    .as_ref()
+                    .is_some_and(|g| g.before == before && expected <= g.before);
+                if !same {
+                    self.gap = Some(Gap::open(db, before).await?);
+                }
+                // Nothing in progress: the gap is settled already; read again now.
+                self.gap.as_ref().is_some_and(|g| g.in_progress.is_empty())
+            }
+        };
+        Ok((batch, again))
     }
 }
 

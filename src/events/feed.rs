@@ -3,10 +3,7 @@
 //! the in-process channel re-reads from the table in batches, and one too far behind is
 //! told so (with its cursor) and ended.
 
-use std::{
-    collections::{BTreeSet, VecDeque},
-    sync::Arc,
-};
+use std::{collections::VecDeque, sync::Arc};
 
 use futures_util::Stream;
 use sea_orm::DatabaseConnection;
@@ -17,14 +14,12 @@ use crate::{
     error::AppResult,
     events::{
         Envelope, EventBus,
-        bus::{Cursor, FeedGuard, latest_id},
+        bus::{FeedGuard, latest_id, settled_rows},
     },
 };
 
 /// How far (in events) a subscriber may fall behind before it is ended.
 pub const MAX_LAG: u64 = 10_000;
-/// How many recently delivered ids are remembered for de-duplication.
-const SEEN: usize = 4096;
 
 /// What a feed yields.
 #[derive(Debug, Clone)]
@@ -36,16 +31,16 @@ pub enum Item {
 
 struct Feed {
     db: DatabaseConnection,
+    bus: EventBus,
     rx: broadcast::Receiver<Arc<Envelope>>,
     shutdown: CancellationToken,
-    replay: Option<Cursor>,
-    /// Admitted events (replayed from the table), ready to hand out.
-    ready: VecDeque<Arc<Envelope>>,
-    /// Live events, admitted one by one.
-    pending: VecDeque<Arc<Envelope>>,
-    /// Highest id delivered, and the recent ids delivered (late gap ids may arrive lower).
+    /// Reading settled rows from the table (a resume, or after lagging) up to the watermark.
+    replaying: bool,
+    /// Replayed events ready to hand out.
+    ready: VecDeque<Envelope>,
+    /// Highest id delivered (or skipped as before a live-only start). Events are published
+    /// in id order, so anything at or below it is a duplicate.
     last: i64,
-    seen: BTreeSet<i64>,
     done: bool,
     _guard: FeedGuard,
 }
@@ -58,23 +53,24 @@ pub async fn feed(
     shutdown: CancellationToken,
     after: Option<i64>,
 ) -> AppResult<impl Stream<Item = Item> + Send + 'static> {
-    // Subscribe before reading the position, so nothing committed after it is missed;
-    // live-only feeds start after the newest committed event, cursors replay the table.
+    // Subscribe before reading the watermark: whatever is published after the read
+    // arrives on the channel, whatever was published before is in the table.
     let rx = bus.subscribe();
-    let (last, replay) = match after {
-        Some(after) => (after, Some(Cursor::after(after))),
-        None => (latest_id(&db).await?, None),
+    let watermark = bus.watermark();
+    let (last, replaying) = match after {
+        Some(after) => (after, after < watermark),
+        // From now on: past whatever has committed, even if not yet published here.
+        None => (latest_id(&db).await?.max(watermark), false),
     };
     let guard = bus.feed_guard();
     let state = Feed {
         db,
+        bus,
         rx,
         shutdown,
-        replay,
+        replaying,
         ready: VecDeque::new(),
-        pending: VecDeque::new(),
         last,
-        seen: BTreeSet::new(),
         done: false,
         _guard: guard,
     };
@@ -85,45 +81,28 @@ pub async fn feed(
 }
 
 impl Feed {
-    fn remember(&mut self, id: i64) -> bool {
-        if !self.seen.insert(id) {
-            return false;
-        }
-        if self.seen.len() > SEEN {
-            self.seen.pop_first();
-        }
-        self.last = self.last.max(id);
-        true
-    }
-
     async fn next(&mut self) -> Option<Item> {
         if self.done {
             return None;
         }
         loop {
             if let Some(env) = self.ready.pop_front() {
-                return Some(Item::Event(env));
+                return Some(Item::Event(Arc::new(env)));
             }
-            while let Some(env) = self.pending.pop_front() {
-                let id = env.event.id;
-                // Live duplicates of replayed rows, and rows before a live-only start.
-                let old = self.seen.first().is_none_or(|lowest| id < *lowest) && id <= self.last;
-                if old || !self.remember(id) {
+            if self.replaying {
+                let upto = self.bus.watermark();
+                if self.last >= upto {
+                    self.replaying = false;
                     continue;
                 }
-                return Some(Item::Event(env));
-            }
-            if let Some(cursor) = self.replay.as_mut() {
                 // Boxed: an idle feed should not carry a database query's state inline.
-                match Box::pin(cursor.next_batch(&self.db)).await {
-                    Ok(batch) if batch.is_empty() => self.replay = None,
+                match Box::pin(settled_rows(&self.db, self.last, upto)).await {
+                    Ok(batch) if batch.is_empty() => self.last = upto,
                     Ok(batch) => {
-                        // Rows read after our cursor are new by construction.
-                        for env in batch {
-                            if self.remember(env.event.id) {
-                                self.ready.push_back(Arc::new(env));
-                            }
+                        if let Some(env) = batch.last() {
+                            self.last = env.event.id;
                         }
+                        self.ready.extend(batch);
                     }
                     Err(err) => {
                         tracing::warn!(error = %err, "subscription replay failed");
@@ -133,20 +112,26 @@ impl Feed {
                 }
                 continue;
             }
+            // Shutdown ends the connection (1001), not the subscription: a client told
+            // `complete` would not resubscribe after reconnecting.
             let received = tokio::select! {
-                _ = self.shutdown.cancelled() => return None,
+                _ = self.shutdown.cancelled() => return std::future::pending().await,
                 r = self.rx.recv() => r,
             };
             match received {
-                Ok(env) => self.pending.push_back(env),
+                Ok(env) if env.event.id > self.last => {
+                    self.last = env.event.id;
+                    return Some(Item::Event(env));
+                }
+                Ok(_) => {}
                 Err(RecvError::Lagged(n)) => {
                     if n > MAX_LAG {
                         self.done = true;
                         return Some(Item::FellBehind(self.last));
                     }
-                    self.replay = Some(Cursor::after(self.last));
+                    self.replaying = true;
                 }
-                Err(RecvError::Closed) => return None,
+                Err(RecvError::Closed) => return std::future::pending().await,
             }
         }
     }

@@ -148,9 +148,11 @@ async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols, ip: Op
             let now = jsonwebtoken::get_current_timestamp();
             tokio::time::sleep(std::time::Duration::from_secs(expires.saturating_sub(now))).await;
         };
+        // Shutdown first: the socket closes with 1001 and subscriptions are not completed.
         let next = tokio::select! {
-            msg = messages.next() => msg,
+            biased;
             _ = shutdown.cancelled() => Some(close(CLOSE_GOING_AWAY, "server shutting down")),
+            msg = messages.next() => msg,
             _ = until_expiry => Some(close(CLOSE_UNAUTHORIZED, "token expired")),
         };
         let Some(msg) = next else { break };
