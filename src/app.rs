@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::Keys,
+    auth::{Keys, edge::Identities},
     config::Config,
     db,
     events::EventBus,
@@ -26,6 +26,8 @@ pub struct App {
     pub schema: AppSchema,
     pub metrics: Arc<Metrics>,
     pub rate: Arc<RateLimiter>,
+    /// Recently provisioned identities (see `auth::edge`).
+    pub identities: Arc<Identities>,
     /// Cancelled on shutdown; ends long-lived work.
     pub shutdown: CancellationToken,
 }
@@ -69,6 +71,7 @@ impl App {
             bus,
             schema: graphql::build(),
             metrics: Arc::new(Metrics::new()),
+            identities: Arc::default(),
             shutdown,
         })
     }

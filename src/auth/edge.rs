@@ -1,10 +1,14 @@
 //! The edge: turns an `Authorization` header or a `connection_init` payload into a `Viewer`.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use crate::{
     app::App,
-    auth::{Actor, Viewer},
+    auth::{Actor, Claims, Viewer},
     domain::users,
     error::{AppError, AppResult},
 };
@@ -37,11 +41,72 @@ pub async fn viewer_from_init(app: &App, payload: &serde_json::Value) -> AppResu
     }
 }
 
-/// Verifies a token and provisions its user.
+/// Verifies a token and provisions its user (from the cache when the same identity was
+/// provisioned moments ago).
 pub async fn viewer_from_token(app: &App, token: &str) -> AppResult<Viewer> {
     let claims = app.keys.verify(token)?;
+    let key = IdentityKey::of(&claims);
+    if let Some(mut actor) = app.identities.get(&key) {
+        actor.expires_at = claims.exp;
+        return Ok(Viewer::User(Arc::new(actor)));
+    }
     let actor: Actor = users::provision(&app.db, &claims).await?;
+    app.identities.put(key, actor.clone());
     Ok(Viewer::User(Arc::new(actor)))
+}
+
+/// The claims that decide what provisioning writes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdentityKey {
+    sub: String,
+    role: String,
+    org: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+impl IdentityKey {
+    fn of(claims: &Claims) -> Self {
+        IdentityKey {
+            sub: claims.sub.clone(),
+            role: claims.role.clone(),
+            org: claims.org.clone(),
+            name: claims.name.clone(),
+            email: claims.email.clone(),
+        }
+    }
+}
+
+/// Identities provisioned in the last [`IDENTITY_TTL`], one per `sub`: a token whose
+/// identity claims equal the last ones provisioned for its `sub` would find the user row
+/// exactly as provisioning would leave it, so provisioning's statements are skipped. A token
+/// with other claims for the same `sub` provisions again (and replaces the entry), so the
+/// stored row keeps following the latest token. Bounded; per process.
+#[derive(Debug, Default)]
+pub struct Identities(Mutex<HashMap<String, (IdentityKey, Instant, Actor)>>);
+
+/// How long a provisioned identity is reused.
+pub const IDENTITY_TTL: Duration = Duration::from_secs(60);
+const MAX_IDENTITIES: usize = 50_000;
+
+impl Identities {
+    fn get(&self, key: &IdentityKey) -> Option<Actor> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&key.sub)
+            .filter(|(k, at, _)| k == key && at.elapsed() < IDENTITY_TTL)
+            .map(|(_, _, actor)| actor.clone())
+    }
+
+    fn put(&self, key: IdentityKey, actor: Actor) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_IDENTITIES {
+            map.retain(|_, (_, at, _)| at.elapsed() < IDENTITY_TTL);
+            if map.len() >= MAX_IDENTITIES {
+                map.clear();
+            }
+        }
+        map.insert(key.sub.clone(), (key, Instant::now(), actor));
+    }
 }
 
 fn bearer(value: &str) -> AppResult<&str> {
