@@ -4,7 +4,7 @@ use std::{net::SocketAddr, sync::Arc};
 
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{Keys, edge::Identities},
@@ -26,6 +26,8 @@ pub struct App {
     pub schema: AppSchema,
     pub metrics: Arc<Metrics>,
     pub rate: Arc<RateLimiter>,
+    /// Open WebSockets, so shutdown can wait for their close frames to go out.
+    pub sockets: TaskTracker,
     /// Recently provisioned identities (see `auth::edge`).
     pub identities: Arc<Identities>,
     /// Cancelled on shutdown; ends long-lived work.
@@ -72,6 +74,7 @@ impl App {
             schema: graphql::build(),
             metrics: Arc::new(Metrics::new()),
             identities: Arc::default(),
+            sockets: TaskTracker::new(),
             shutdown,
         })
     }
@@ -114,7 +117,7 @@ impl Server {
                 }
             });
         }
-        let router = crate::router(app);
+        let router = crate::router(app.clone());
         let serve = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -123,7 +126,14 @@ impl Server {
             let token = token.clone();
             async move { token.cancelled().await }
         });
-        let serve = std::pin::pin!(serve.into_future());
+        let serve = std::pin::pin!(async {
+            let res = serve.into_future().await;
+            // Upgraded sockets are not the HTTP server's any more: wait for them to send
+            // their close frames (1001) before the process goes.
+            app.sockets.close();
+            app.sockets.wait().await;
+            res
+        });
         tokio::select! {
             res = serve => res,
             _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => {

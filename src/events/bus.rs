@@ -233,24 +233,74 @@ struct Publisher {
 }
 
 /// Ids `(horizon, before)` were missing when `before` was read. They are settled once
-/// every writing transaction that was in progress then has ended: a row among them is
-/// visible by then, or will never be.
+/// every transaction that could hold one of them has ended: a row among them is visible by
+/// then, or never will be. Those are the transactions that had an xid when the gap was seen
+/// (our writers assign theirs before they take an event id) and that had not completed.
 struct Gap {
     before: i64,
     in_progress: Vec<u64>,
     since: tokio::time::Instant,
 }
 
+/// A PostgreSQL snapshot: xids below `xmax` not in `xip` have completed; those at or above
+/// `xmax` may still be running (`xmax` is one past the latest *completed* xid).
+struct Snapshot {
+    xmax: u64,
+    xip: Vec<u64>,
+}
+
+impl Snapshot {
+    fn parse(text: &str) -> Option<Snapshot> {
+        let mut parts = text.splitn(3, ':');
+        let _xmin: u64 = parts.next()?.trim().parse().ok()?;
+        let xmax = parts.next()?.trim().parse().ok()?;
+        let xip = parts
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect();
+        Some(Snapshot { xmax, xip })
+    }
+
+    fn running(&self, xid: u64) -> bool {
+        xid >= self.xmax || self.xip.contains(&xid)
+    }
+}
+
+/// Most xids between a snapshot's `xmax` and a fresh xid that are tracked one by one.
+const MAX_TRACKED: u64 = 10_000;
+
 impl Gap {
     async fn open(db: &DatabaseConnection, before: i64) -> AppResult<Gap> {
+        // SQLite has one connection: no transaction is in flight while we read.
+        let in_progress = if crate::db::is_postgres(db) {
+            // A fresh xid, later than every xid assigned before the gap was seen, and a
+            // snapshot: the candidates are its running xids and every xid between its
+            // `xmax` and the fresh one.
+            let row = query_text(
+                db,
+                "SELECT pg_current_snapshot()::text AS s, pg_current_xact_id()::text AS x",
+                &["s", "x"],
+            )
+            .await?;
+            let (Some(snap), Some(fresh)) =
+                (Snapshot::parse(&row[0]), row[1].trim().parse::<u64>().ok())
+            else {
+                return Err(crate::error::AppError::internal(anyhow::anyhow!(
+                    "unreadable snapshot {row:?}"
+                )));
+            };
+            let mut candidates = snap.xip;
+            let upto = fresh.min(snap.xmax + MAX_TRACKED);
+            candidates.extend(snap.xmax..upto);
+            candidates
+        } else {
+            Vec::new()
+        };
         Ok(Gap {
             before,
-            // SQLite has one connection: no transaction is in flight while we read.
-            in_progress: if crate::db::is_postgres(db) {
-                in_progress(db).await?
-            } else {
-                Vec::new()
-            },
+            in_progress,
             since: tokio::time::Instant::now(),
         })
     }
@@ -266,32 +316,29 @@ impl Gap {
             );
             return Ok(true);
         }
-        let now = in_progress(db).await?;
-        Ok(!self.in_progress.iter().any(|x| now.contains(x)))
+        let row = query_text(db, "SELECT pg_current_snapshot()::text AS s", &["s"]).await?;
+        let Some(now) = Snapshot::parse(&row[0]) else {
+            return Ok(false);
+        };
+        Ok(!self.in_progress.iter().any(|x| now.running(*x)))
     }
 }
 
-/// Writing transactions in progress now (PostgreSQL `pg_current_snapshot()`'s xip list).
-async fn in_progress(db: &DatabaseConnection) -> AppResult<Vec<u64>> {
+/// One row of text columns from a raw query.
+async fn query_text(
+    db: &DatabaseConnection,
+    sql: &str,
+    columns: &[&str],
+) -> AppResult<Vec<String>> {
     use sea_orm::{ConnectionTrait, Statement};
     let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT pg_current_snapshot()::text AS s",
-        ))
-        .await?;
-    let text: String = match row {
-        Some(row) => row.try_get("", "s")?,
-        None => return Ok(Vec::new()),
-    };
-    // `xmin:xmax:xip,xip,…`
-    Ok(text
-        .splitn(3, ':')
-        .nth(2)
-        .unwrap_or("")
-        .split(',')
-        .filter_map(|x| x.trim().parse().ok())
-        .collect())
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?
+        .ok_or_else(|| crate::error::AppError::internal(anyhow::anyhow!("no row from {sql}")))?;
+    columns
+        .iter()
+        .map(|c| row.try_get::<String>("", c).map_err(Into::into))
+        .collect()
 }
 
 impl Publisher {
@@ -314,36 +361,61 @@ impl Publisher {
         let mut take = 0;
         let mut held_at = None;
         for row in &rows {
-            if row.id != expected && row.id > settled_below {
-                held_at = Some(row.id);
-                break;
+            if row.id != expected {
+                if row.id > settled_below {
+                    held_at = Some(row.id);
+                    break;
+                }
+                tracing::debug!(
+                    from = expected,
+                    to = row.id - 1,
+                    "event ids settled without a row (rolled back)"
+                );
             }
             expected = row.id + 1;
             take += 1;
         }
+        // Everything that can fail happens before the horizon moves, so a failed read is
+        // simply read again: no row is skipped.
+        let again = match held_at {
+            None => full,
+            Some(before) => {
+                let same = self
+                    .gap
+                    .as_ref()
+                    .is_some_and(|g| g.before == before && expected <= g.before);
+                let gap = if same {
+                    None
+                } else {
+                    let gap = Gap::open(db, before).await?;
+                    tracing::debug!(
+                        missing_from = expected,
+                        before,
+                        in_progress = ?gap.in_progress,
+                        "holding delivery at a missing event id"
+                    );
+                    Some(gap)
+                };
+                // Nothing in progress: the gap is settled already; read again now.
+                let settled = gap
+                    .as_ref()
+                    .or(self.gap.as_ref())
+                    .is_some_and(|g| g.in_progress.is_empty());
+                if let Some(gap) = gap {
+                    self.gap = Some(gap);
+                }
+                settled
+            }
+        };
         let mut rows = rows;
         rows.truncate(take);
         let batch = envelop(db, rows).await?;
         if let Some(last) = batch.last() {
             self.horizon = last.event.id;
         }
-        let again = match held_at {
-            None => {
-                self.gap = None;
-                full
-            }
-            Some(before) => {
-                let same = self
-                    .gap
-                    .as_ref()
-                    .is_some_and(|g| g.before == before && expected <= g.before);
-                if !same {
-                    self.gap = Some(Gap::open(db, before).await?);
-                }
-                // Nothing in progress: the gap is settled already; read again now.
-                self.gap.as_ref().is_some_and(|g| g.in_progress.is_empty())
-            }
-        };
+        if held_at.is_none() {
+            self.gap = None;
+        }
         Ok((batch, again))
     }
 }

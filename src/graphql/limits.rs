@@ -166,15 +166,15 @@ pub fn check_document(
             "introspection is disabled on this server".into(),
         ));
     }
-    if census.fields > limits.max_fields {
-        return Err(Refusal::limit("fields", limits.max_fields, census.fields));
-    }
     if census.aliases > limits.max_aliases {
         return Err(Refusal::limit(
             "aliases",
             limits.max_aliases,
             census.aliases,
         ));
+    }
+    if census.fields > limits.max_fields {
+        return Err(Refusal::limit("fields", limits.max_fields, census.fields));
     }
     if census.max_directives > limits.max_directives {
         return Err(Refusal::limit(

@@ -74,6 +74,7 @@ pub async fn graphql_ws(
 async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols, ip: Option<ClientIp>) {
     app.metrics.websocket(1);
     let _open = OpenSocket(app.clone());
+    let _tracked = app.sockets.token();
     let (mut sink, stream) = socket.split();
     let input = stream
         .take_while(|res| future::ready(res.is_ok()))
