@@ -1,6 +1,8 @@
 //! `tier3 seed --demo`: a small, realistic data set written through the domain services,
 //! so it obeys every rule and writes every event a real session would.
 
+pub mod scale;
+
 use std::sync::Arc;
 
 use entity::{TicketPriority, TicketStatus, app_user};
