@@ -8,7 +8,7 @@ use std::{
 
 use crate::{
     app::App,
-    auth::{Actor, Claims, Viewer},
+    auth::{Actor, Claims, Viewer, viewer::ScopeMemo},
     domain::users,
     error::{AppError, AppResult},
 };
@@ -18,7 +18,7 @@ use crate::{
 pub async fn viewer_from_header(app: &App, header: Option<&str>) -> AppResult<Viewer> {
     match header {
         None => Ok(Viewer::Anonymous),
-        Some(value) => viewer_from_token(app, bearer(value)?).await,
+        Some(value) => viewer_from_token(app, bearer(value)?, ScopeMemo::per_request()).await,
     }
 }
 
@@ -37,21 +37,26 @@ pub async fn viewer_from_init(app: &App, payload: &serde_json::Value) -> AppResu
         });
     match token {
         None => Ok(Viewer::Anonymous),
-        Some(token) => viewer_from_token(app, &token?).await,
+        // A connection lives long: its scope is decided afresh for every event.
+        Some(token) => viewer_from_token(app, &token?, ScopeMemo::default()).await,
     }
 }
 
 /// Verifies a token and provisions its user (from the cache when the same identity was
 /// provisioned moments ago).
-pub async fn viewer_from_token(app: &App, token: &str) -> AppResult<Viewer> {
+pub async fn viewer_from_token(app: &App, token: &str, memo: ScopeMemo) -> AppResult<Viewer> {
     let claims = app.keys.verify(token)?;
     let key = IdentityKey::of(&claims);
-    if let Some(mut actor) = app.identities.get(&key) {
-        actor.expires_at = claims.exp;
-        return Ok(Viewer::User(Arc::new(actor)));
-    }
-    let actor: Actor = users::provision(&app.db, &claims).await?;
-    app.identities.put(key, actor.clone());
+    let mut actor = match app.identities.get(&key) {
+        Some(actor) => actor,
+        None => {
+            let actor: Actor = users::provision(&app.db, &claims).await?;
+            app.identities.put(key, actor.clone());
+            actor
+        }
+    };
+    actor.expires_at = claims.exp;
+    actor.scope_memo = memo;
     Ok(Viewer::User(Arc::new(actor)))
 }
 

@@ -17,7 +17,30 @@ pub struct Actor {
     pub org_id: Option<i64>,
     /// Token expiry (seconds since the epoch); long-lived connections check it.
     pub expires_at: u64,
+    /// The organization-scope decision, made once per HTTP request (see
+    /// `policy::has_org_scope`); absent for WebSocket connections, which decide per event.
+    pub scope_memo: ScopeMemo,
 }
+
+/// A per-request memo of one decision. Compares equal to any other: it is a cache, not
+/// part of who the actor is.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeMemo(pub Option<Arc<tokio::sync::OnceCell<bool>>>);
+
+impl ScopeMemo {
+    /// A fresh memo for one request.
+    pub fn per_request() -> Self {
+        ScopeMemo(Some(Arc::new(tokio::sync::OnceCell::new())))
+    }
+}
+
+impl PartialEq for ScopeMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ScopeMemo {}
 
 /// The identity behind a request.
 #[derive(Debug, Clone)]

@@ -39,8 +39,19 @@ pub fn sees_email_of(v: &Viewer, user_id: i64) -> bool {
 }
 
 /// Whether the customer holds a live organization-scope grant for their organization.
-/// Read from the database at every decision, never cached, so revocation bites at once.
+/// Read from the database for every request (once per HTTP request, every event on a
+/// WebSocket), never kept longer, so revocation bites at once.
 pub async fn has_org_scope(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<bool> {
+    match &actor.scope_memo.0 {
+        Some(memo) => memo
+            .get_or_try_init(|| read_org_scope(db, actor))
+            .await
+            .copied(),
+        None => read_org_scope(db, actor).await,
+    }
+}
+
+async fn read_org_scope(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<bool> {
     let Some(org_id) = actor.org_id else {
         return Ok(false);
     };
@@ -316,6 +327,7 @@ mod tests {
             role: Role::Customer,
             org_id: org,
             expires_at: u64::MAX,
+            scope_memo: Default::default(),
         }))
     }
 

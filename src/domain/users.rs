@@ -100,6 +100,7 @@ pub async fn provision(db: &impl ConnectionTrait, claims: &Claims) -> AppResult<
         role,
         org_id,
         expires_at: claims.exp,
+        scope_memo: Default::default(),
     })
 }
 

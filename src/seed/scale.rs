@@ -686,7 +686,9 @@ async fn finish(db: &DatabaseConnection, tickets: i64) -> anyhow::Result<()> {
             ))
             .await?;
         }
-        db.execute_raw(Statement::from_string(backend, "ANALYZE"))
+        // Freshly bulk-loaded tables have no visibility map yet: without VACUUM every
+        // index-only scan (counts!) visits the heap.
+        db.execute_raw(Statement::from_string(backend, "VACUUM ANALYZE"))
             .await?;
     }
     let existing = counter::Entity::find_by_id("ticket_number".to_owned())
