@@ -23,7 +23,10 @@ pub struct App {
     pub keys: Arc<Keys>,
     pub config: Arc<Config>,
     pub bus: EventBus,
+    /// The schema HTTP requests run on (guarded by the handler).
     pub schema: AppSchema,
+    /// The schema WebSocket operations run on (guarded by its extensions).
+    pub ws_schema: AppSchema,
     pub metrics: Arc<Metrics>,
     pub rate: Arc<RateLimiter>,
     /// Open WebSockets, so shutdown can wait for their close frames to go out.
@@ -71,7 +74,8 @@ impl App {
             rate: Arc::new(RateLimiter::new(&config.rate)),
             config: Arc::new(config),
             bus,
-            schema: graphql::build(),
+            schema: graphql::schema::build_plain(),
+            ws_schema: graphql::build(),
             metrics: Arc::new(Metrics::new()),
             identities: Arc::default(),
             sockets: TaskTracker::new(),

@@ -87,63 +87,79 @@ pub fn rate_limited_error(status: &RateStatus) -> ServerError {
     err.into_server_error(async_graphql::Pos::default())
 }
 
+/// Admits one request: cost limits, the rate limit and introspection policy, before
+/// validation, resolvers or SQL. HTTP calls it directly (its schema carries no extensions,
+/// so no per-field extension chain); WebSocket operations reach it through [`Guard`].
+pub fn admit(
+    app: &App,
+    viewer: Option<&Viewer>,
+    ip: Option<ClientIp>,
+    slot: Option<&RateSlot>,
+    mut request: Request,
+) -> ServerResult<Request> {
+    let limits = &app.config.limits;
+    let refuse = |refusal: Refusal| {
+        if let Refusal::Limit(l) = &refusal {
+            app.metrics.refused(l.limit);
+        }
+        refusal_error(&refusal)
+    };
+    limits::check_text(&request.query).map_err(refuse)?;
+    let doc = async_graphql::parser::parse_query(&request.query)?;
+    let cost = limits::check_document(
+        &doc,
+        request.operation_name.as_deref(),
+        &request.variables,
+        limits,
+        app.config.http.introspection,
+    )
+    .map_err(refuse)?;
+    request.set_parsed_query(doc);
+
+    let caller = match viewer.and_then(Viewer::actor) {
+        Some(actor) => Some(Caller::User(actor.id)),
+        None => ip.map(|ip| Caller::Ip(ip.0)),
+    };
+    if let Some(caller) = caller {
+        match app.rate.charge(caller, cost.points()) {
+            Ok(Some(status)) => {
+                if let Some(slot) = slot {
+                    slot.set(status);
+                }
+                request.data.insert(status);
+            }
+            Ok(None) => {}
+            Err(status) => {
+                app.metrics.rate_limited(matches!(caller, Caller::Ip(_)));
+                if let Some(slot) = slot {
+                    slot.set(status);
+                }
+                return Err(rate_limited_error(&status));
+            }
+        }
+    }
+    if !app.config.http.introspection {
+        request = request.disable_introspection();
+    }
+    Ok(request)
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for GuardExtension {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        mut request: Request,
+        request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         // A schema executed without the app (the SDL export, unit tests) has nothing to guard.
         let Some(app) = find::<App>(&request.data, ctx.session_data).cloned() else {
             return next.run(ctx, request).await;
         };
-        let limits = &app.config.limits;
-        let refuse = |refusal: Refusal| {
-            if let Refusal::Limit(l) = &refusal {
-                app.metrics.refused(l.limit);
-            }
-            refusal_error(&refusal)
-        };
-        limits::check_text(&request.query).map_err(refuse)?;
-        let doc = async_graphql::parser::parse_query(&request.query)?;
-        let cost = limits::check_document(
-            &doc,
-            request.operation_name.as_deref(),
-            &request.variables,
-            limits,
-            app.config.http.introspection,
-        )
-        .map_err(refuse)?;
-        request.set_parsed_query(doc);
-
-        let viewer = find::<Viewer>(&request.data, ctx.session_data);
-        let caller = match viewer.and_then(Viewer::actor) {
-            Some(actor) => Some(Caller::User(actor.id)),
-            None => find::<ClientIp>(&request.data, ctx.session_data).map(|ip| Caller::Ip(ip.0)),
-        };
-        if let Some(caller) = caller {
-            match app.rate.charge(caller, cost.points()) {
-                Ok(Some(status)) => {
-                    if let Some(slot) = find::<RateSlot>(&request.data, ctx.session_data) {
-                        slot.set(status);
-                    }
-                    request.data.insert(status);
-                }
-                Ok(None) => {}
-                Err(status) => {
-                    app.metrics.rate_limited(matches!(caller, Caller::Ip(_)));
-                    if let Some(slot) = find::<RateSlot>(&request.data, ctx.session_data) {
-                        slot.set(status);
-                    }
-                    return Err(rate_limited_error(&status));
-                }
-            }
-        }
-        if !app.config.http.introspection {
-            request = request.disable_introspection();
-        }
+        let viewer = find::<Viewer>(&request.data, ctx.session_data).cloned();
+        let ip = find::<ClientIp>(&request.data, ctx.session_data).copied();
+        let slot = find::<RateSlot>(&request.data, ctx.session_data).cloned();
+        let request = admit(&app, viewer.as_ref(), ip, slot.as_ref(), request)?;
         next.run(ctx, request).await
     }
 }

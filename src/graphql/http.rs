@@ -307,18 +307,42 @@ async fn run(
         .map(|r| app.metrics.operation_label(r.operation_name.as_deref()))
         .collect();
     let slot = RateSlot::default();
-    let loaders = Loaders::new(&app, &viewer);
-    let mut batch = batch
-        .data(app.clone())
-        .data(viewer)
-        .data(Arc::new(loaders))
-        .data(slot.clone());
-    if let Some(ip) = ip {
-        batch = batch.data(ip);
-    }
+    let loaders = Arc::new(Loaders::new(&app, &viewer));
     let started = Instant::now();
     let timeout = app.config.request_timeout();
-    let Ok(answer) = tokio::time::timeout(timeout, app.schema.execute_batch(batch)).await else {
+    let run_one = |request: Request| {
+        let (app, viewer, loaders, slot) =
+            (app.clone(), viewer.clone(), loaders.clone(), slot.clone());
+        async move {
+            // The guard, here rather than as an extension: see `schema::build_plain`.
+            let request = match guard::admit(&app, Some(&viewer), ip, Some(&slot), request) {
+                Ok(request) => request,
+                Err(err) => return stamp(async_graphql::Response::from_errors(vec![err])),
+            };
+            let mut request = request
+                .data(app.clone())
+                .data(viewer)
+                .data(loaders)
+                .data(slot);
+            if let Some(ip) = ip {
+                request = request.data(ip);
+            }
+            stamp(app.schema.execute(request).await)
+        }
+    };
+    let execution = async {
+        match batch {
+            BatchRequest::Single(request) => BatchResponse::Single(run_one(request).await),
+            BatchRequest::Batch(requests) => {
+                let mut out = Vec::with_capacity(requests.len());
+                for request in requests {
+                    out.push(run_one(request).await);
+                }
+                BatchResponse::Batch(out)
+            }
+        }
+    };
+    let Ok(answer) = tokio::time::timeout(timeout, execution).await else {
         for op in &operations {
             app.metrics.observe(op, "TIMEOUT", started.elapsed());
         }
@@ -396,6 +420,12 @@ fn error_code(err: &ServerError) -> &'static str {
         .find(|c| Some(**c) == code)
         .copied()
         .unwrap_or("BAD_USER_INPUT")
+}
+
+/// What the `ErrorCodes` extension does on WebSockets: a code on every error, failed root
+/// fields present as `null`.
+fn stamp(resp: async_graphql::Response) -> async_graphql::Response {
+    crate::graphql::error::null_failed_roots(crate::graphql::error::stamp_codes(resp))
 }
 
 /// GitHub-style rate-limit headers, and `Retry-After` on a refusal.

@@ -24,12 +24,18 @@ pub struct Mutation(TicketMutation, WorkflowMutation);
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Builds the schema with its guard (cost and rate limits, see `graphql::guard`) and its
-/// error-code extension.
+/// error-code extension: what WebSocket operations run on.
 pub fn build() -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), Subscription)
         .extension(ErrorCodes)
         .extension(Guard)
         .finish()
+}
+
+/// The same schema without extensions, for HTTP: the handler guards each request and stamps
+/// error codes on the whole response itself, so no field pays for an extension chain.
+pub fn build_plain() -> AppSchema {
+    Schema::build(Query::default(), Mutation::default(), Subscription).finish()
 }
 
 /// The SDL that `schema.graphql` must equal.

@@ -120,7 +120,7 @@ async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols, ip: Op
             }
         }
     };
-    let messages = async_graphql::http::WebSocket::new(app.schema.clone(), input, protocol)
+    let messages = async_graphql::http::WebSocket::new(app.ws_schema.clone(), input, protocol)
         .on_connection_init(init)
         .map(|msg| match msg {
             WsMessage::Text(text) => Message::Text(text.into()),
