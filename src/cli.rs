@@ -66,8 +66,9 @@ pub struct SeedArgs {
     /// A small realistic data set for trying the API in GraphiQL (the default).
     #[arg(long, default_value_t = true)]
     pub demo: bool,
-    /// Instead, a benchmark data set: at 1, 200 organizations, 20,000 users, 200,000
-    /// tickets, about a million comments, 20,000 escalations (fractions allowed).
+    /// Instead, a benchmark data set into an empty database: at 1, 200 organizations,
+    /// 20,000 users, 200,000 tickets, about a million comments, 20,000 escalations, releases
+    /// with notes (counts scale linearly; fractions allowed, e.g. 0.01).
     #[arg(long)]
     pub scale: Option<f64>,
     /// Random seed of `--scale`: the same seed gives the same rows.
@@ -104,11 +105,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let conn = db::connect(&config).await?;
             db::migrate(&conn).await?;
-            let started = std::time::Instant::now();
-            let counts = seed::scale::run(&conn, scale, seed).await?;
+            let summary = seed::scale::run(&conn, scale, seed).await?;
+            println!("{summary}");
             println!(
-                "seeded at scale {scale} (seed {seed}) in {:.1?}: {counts:?}",
-                started.elapsed()
+                "sign in as cust-0001-1 (org-0001, organization scope), agent-1, dev-1, \
+                 triage-1 or admin-1: tier3 token --sub agent-1 --role agent"
             );
             Ok(())
         }

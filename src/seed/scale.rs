@@ -1,713 +1,313 @@
-//! `tier3 seed --scale N`: a large, realistic, deterministic data set for benchmarks.
+//! `tier3 seed --scale N [--seed S]`: a large, realistic, deterministic data set for
+//! benchmarks, written straight to the tables (the demo seed goes through the domain services
+//! instead) with explicit ids, so references need no lookups.
 //!
-//! Written straight to the tables in multi-row inserts (the demo seed goes through the domain
-//! services instead), with explicit ids so that references need no lookups. At scale 1: 200
-//! organizations with Zipf-skewed sizes, 20,000 users in every role, 200,000 tickets in every
-//! status, about 1,000,000 comments (public and internal), 20,000 escalations on every track
-//! and status with their updates, and releases with notes. The same `--seed` gives the same
-//! rows. Seeded history is not replayed into the event log: subscriptions start from what
-//! happens after the seed.
+//! At scale 1 (counts scale linearly; fractions allowed, at least one of each):
+//!
+//! - 200 organizations `org-0001` … `org-0200`, Zipf-sized (weight `1/(rank+1)`): `org-0001`
+//!   has about 10% of the tickets, the ten largest about 40%.
+//! - 20,000 users. The `sub`s are predictable so a benchmark can mint tokens for them (`tier3
+//!   token --sub … --role … [--org …]`; leave out `--name`/`--email`, or the first request
+//!   rewrites the stored ones):
+//!   `admin-{n}` (0.25%), `agent-{n}` (4%), `dev-{n}` (1.5%), `triage-{n}` (0.25%), and
+//!   customers `cust-{org:04}-{n}` (the rest), e.g. `cust-0001-1` is the first customer of
+//!   `org-0001`. The first customer of every organization holds organization scope (granted by
+//!   `admin-1`); about a tenth of the others do too, some of those grants expired or revoked.
+//! - 200,000 tickets over the two years before 2026-11-01 (a fixed "now", so the same seed
+//!   gives the same rows), in every status and priority: old ones mostly closed, recent ones
+//!   mostly new or open.
+//! - About 1,000,000 comments, skewed per ticket (most have a few, some dozens): customers
+//!   write public ones, agents public answers and internal notes, and escalated tickets carry
+//!   the workflow's own public comments (escalated, on hold, solved at triage or by release,
+//!   relayed public hotfix updates).
+//! - 20,000 escalations (every tenth ticket) on every track and status, consistent with the
+//!   domain rules: hotfixes are `IN_PROGRESS`, or scheduled into / released with a `HOTFIX`
+//!   release; planning and feature requests are `UNDER_REVIEW`, `DECLINED`, or scheduled into
+//!   / released with a `QUARTERLY` one; a few more tickets are linked to them; linked tickets
+//!   are on hold or solved as the track says; `open_ticket_id` is set while the escalation
+//!   is open. Tier 3 updates on triaged ones.
+//! - 60 hotfix and 10 quarterly releases (one shipped every two weeks and every quarter),
+//!   every status of both kinds (the last ones are imminent or planned); a release note with
+//!   votes for each shipped one; a few followers and their notifications, and "what you asked
+//!   for shipped" notifications.
+//! - One `TICKET_CREATED` event per ticket. The rest of the history is not replayed into the
+//!   event log: subscriptions and `Ticket.events` show what happens after the seed.
+//!
+//! PostgreSQL gets `COPY` in one transaction, then its id sequences and the ticket-number
+//! counter are moved past the seeded rows and it is `VACUUM ANALYZE`d; SQLite gets multi-row
+//! INSERTs. The rows depend only on the scale and the seed (rand's `StdRng`, so a future
+//! rand release may change them).
 
-use std::time::Instant;
+mod people;
+mod releases;
+mod sink;
+mod text;
+mod tickets;
+
+use std::{fmt, time::Duration as StdDuration, time::Instant};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use entity::{
-    EscalationPriority, EscalationStatus, EscalationTrack, ReleaseKind, ReleaseStatus, Role,
-    SolvedBy, TicketPriority, TicketStatus, app_user, comment, counter, escalation,
-    escalation_ticket, escalation_update, org_scope_grant, organization, release, release_note,
-    ticket,
-};
-use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
+use entity::{organization, release, ticket};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set,
-    Statement, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait, Statement,
 };
 
-/// Rows per INSERT statement (well under both databases' bound-parameter limits).
-const CHUNK: usize = 1_000;
+pub use sink::TableStat;
 
-/// Counts at scale 1.
-const ORGS: f64 = 200.0;
-const USERS: f64 = 20_000.0;
-const TICKETS: f64 = 200_000.0;
-const COMMENTS_PER_TICKET: u32 = 10; // uniform 0..=10: about 5 on average
-const ESCALATION_EVERY: usize = 10; // every 10th ticket is escalated
-const HOTFIX_RELEASES: f64 = 60.0;
-const QUARTERLY_RELEASES: f64 = 12.0;
-
-const WORDS: &[&str] = &[
-    "export",
-    "invoice",
-    "login",
-    "checkout",
-    "report",
-    "sync",
-    "webhook",
-    "upload",
-    "search",
-    "dashboard",
-    "payment",
-    "email",
-    "calendar",
-    "billing",
-    "API",
-    "import",
-    "timeout",
-    "PDF",
-    "mobile",
-    "SSO",
-    "permissions",
-    "CSV",
-    "filter",
-    "notification",
-    "currency",
-    "locale",
-];
-const SYMPTOMS: &[&str] = &[
-    "fails",
-    "is blank",
-    "returns 502",
-    "is slow",
-    "shows the wrong total",
-    "times out",
-    "duplicates rows",
-    "crashes",
-    "ignores the filter",
-    "loses changes",
-    "never arrives",
-];
-
-/// What was written, for the command's report and the tests.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Counts {
+/// How many of each thing a scale asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizes {
     pub organizations: usize,
     pub users: usize,
-    pub grants: usize,
     pub tickets: usize,
-    pub comments: usize,
-    pub releases: usize,
-    pub notes: usize,
-    pub escalations: usize,
-    pub updates: usize,
+    pub hotfix_releases: usize,
+    pub quarterly_releases: usize,
 }
 
-/// Generates the data set into an empty database.
-pub async fn run(db: &DatabaseConnection, scale: f64, seed: u64) -> anyhow::Result<Counts> {
-    anyhow::ensure!(scale > 0.0 && scale <= 100.0, "--scale must be in (0, 100]");
-    let existing = ticket::Entity::find().count(db).await?;
+impl Sizes {
+    /// Counts at `scale` (1 = 200 organizations, 20,000 users, 200,000 tickets).
+    pub fn at(scale: f64) -> Sizes {
+        let n = |base: f64| ((base * scale).round() as usize).max(1);
+        Sizes {
+            organizations: n(200.0),
+            users: n(20_000.0),
+            tickets: n(200_000.0),
+            // Enough of each kind for a shipped, an imminent and a planned one.
+            hotfix_releases: n(60.0).max(3),
+            quarterly_releases: n(10.0).max(3),
+        }
+    }
+
+    /// Every tenth ticket is escalated (the first of each ten).
+    pub fn escalations(&self) -> usize {
+        self.tickets.div_ceil(tickets::BLOCK)
+    }
+}
+
+/// What a scale seed wrote, table by table.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub scale: f64,
+    pub seed: u64,
+    /// Rows and write time per table, in the order they were first written; entries in
+    /// parentheses are steps (commit, vacuum) with no rows.
+    pub tables: Vec<TableStat>,
+    pub elapsed: StdDuration,
+}
+
+impl Summary {
+    /// Rows written to `table` (0 if none).
+    pub fn rows(&self, table: &str) -> usize {
+        self.tables
+            .iter()
+            .find(|s| s.table == table)
+            .map_or(0, |s| s.rows)
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "seeded at scale {} (seed {}) in {:.1?}",
+            self.scale, self.seed, self.elapsed
+        )?;
+        writeln!(
+            f,
+            "{:<22} {:>10} {:>9} {:>11}",
+            "table", "rows", "seconds", "rows/s"
+        )?;
+        let mut written = StdDuration::ZERO;
+        for s in &self.tables {
+            written += s.elapsed;
+            let secs = s.elapsed.as_secs_f64();
+            let rate = if s.rows > 0 && secs > 0.0 {
+                format!("{:.0}", s.rows as f64 / secs)
+            } else {
+                String::new()
+            };
+            writeln!(
+                f,
+                "{:<22} {:>10} {:>9.2} {:>11}",
+                s.table, s.rows, secs, rate
+            )?;
+        }
+        // Whatever was not spent writing was spent making the rows.
+        let generating = self.elapsed.saturating_sub(written);
+        write!(
+            f,
+            "{:<22} {:>10} {:>9.2}",
+            "(generating rows)",
+            "",
+            generating.as_secs_f64()
+        )
+    }
+}
+
+/// Generates the data set into an empty (migrated) database.
+pub async fn run(db: &DatabaseConnection, scale: f64, seed: u64) -> anyhow::Result<Summary> {
     anyhow::ensure!(
-        existing == 0,
-        "the database already has {existing} tickets; seed a fresh one"
+        scale.is_finite() && scale > 0.0 && scale <= 100.0,
+        "--scale must be in (0, 100]"
     );
-    let n = |base: f64| ((base * scale).round() as usize).max(1);
-    let mut g = Gen {
-        rng: StdRng::seed_from_u64(seed),
-        now: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).unwrap(),
-        counts: Counts::default(),
-    };
+    ensure_empty(db).await?;
     let started = Instant::now();
-    let plan = g.people(n(ORGS), n(USERS));
-    write(db, "organization", plan.orgs.clone()).await?;
-    write(db, "app_user", plan.users.clone()).await?;
-    write(db, "org_scope_grant", plan.grants.clone()).await?;
-    // At least three of each kind, so there are shipped, imminent and planned ones.
-    let releases = g.releases(
-        &plan,
-        n(HOTFIX_RELEASES).max(3),
-        n(QUARTERLY_RELEASES).max(3),
-    );
-    write(db, "release", releases.rows.clone()).await?;
-    write(db, "release_note", releases.notes.clone()).await?;
-    g.tickets(db, &plan, &releases, n(TICKETS)).await?;
-    finish(db, g.counts.tickets as i64).await?;
-    tracing::info!(elapsed = ?started.elapsed(), counts = ?g.counts, "scale seed written");
-    Ok(g.counts)
+    let sizes = Sizes::at(scale);
+    let mut g = Gen::new(seed);
+    let cache = sqlite_cache(db, Some(-262_144)).await?;
+    let mut sink = sink::Sink::open(db).await?;
+    let people = people::generate(&mut g, &sizes, &mut sink).await?;
+    let releases = releases::generate(&mut g, &sizes, &people, &mut sink).await?;
+    tickets::generate(&mut g, &people, &releases, sizes.tickets, &mut sink).await?;
+    let tables = sink.finish(sizes.tickets as i64).await?;
+    sqlite_cache(db, cache).await?;
+    let summary = Summary {
+        scale,
+        seed,
+        tables,
+        elapsed: started.elapsed(),
+    };
+    tracing::info!(elapsed = ?summary.elapsed, tickets = sizes.tickets, "scale seed written");
+    Ok(summary)
 }
 
+/// Refuses a database that already has data: seeded ids would collide with its rows, and a
+/// benchmark on a mix would measure neither.
+async fn ensure_empty(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let tickets = ticket::Entity::find().count(db).await?;
+    anyhow::ensure!(
+        tickets == 0,
+        "the database already has {tickets} tickets; `seed --scale` needs a fresh database"
+    );
+    let others = organization::Entity::find().count(db).await?
+        + entity::app_user::Entity::find().count(db).await?
+        + release::Entity::find().count(db).await?;
+    anyhow::ensure!(
+        others == 0,
+        "the database already has users, organizations or releases; `seed --scale` needs a \
+         fresh database"
+    );
+    Ok(())
+}
+
+/// Sets SQLite's page cache (in KiB when negative) for the bulk load, returning the previous
+/// setting to restore. The comment table's author index takes random inserts, which a cache of
+/// the default 2 MB turns into disk reads. No-op elsewhere.
+async fn sqlite_cache(db: &DatabaseConnection, size: Option<i64>) -> anyhow::Result<Option<i64>> {
+    let Some(size) = size else {
+        return Ok(None);
+    };
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let previous = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA cache_size",
+        ))
+        .await?
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .transpose()?;
+    db.execute_unprepared(&format!("PRAGMA cache_size = {size}"))
+        .await?;
+    Ok(previous)
+}
+
+/// The random source and the clock every generator shares.
 struct Gen {
     rng: StdRng,
+    /// The seed's fixed "now": everything happened before it.
     now: DateTime<Utc>,
-    counts: Counts,
 }
 
-/// Organizations, users and grants, with the indexes later steps pick from.
-struct People {
-    orgs: Vec<organization::ActiveModel>,
-    users: Vec<app_user::ActiveModel>,
-    grants: Vec<org_scope_grant::ActiveModel>,
-    /// Cumulative ticket share per organization (Zipf), for weighted picks.
-    org_weights: Vec<f64>,
-    /// Customer ids per organization (index = org id - 1).
-    customers: Vec<Vec<i64>>,
-    agents: Vec<i64>,
-    developers: Vec<i64>,
-    leads: Vec<i64>,
-    admins: Vec<i64>,
-}
-
-struct Releases {
-    rows: Vec<release::ActiveModel>,
-    notes: Vec<release_note::ActiveModel>,
-    /// (id, kind, status) of every release.
-    index: Vec<(i64, ReleaseKind, ReleaseStatus)>,
-}
+/// Two years of tickets.
+const SPAN_DAYS: f64 = 730.0;
 
 impl Gen {
-    fn at(&mut self, days_ago: f64) -> DateTime<Utc> {
-        self.now - Duration::seconds((days_ago * 86_400.0) as i64)
+    fn new(seed: u64) -> Gen {
+        Gen {
+            rng: StdRng::seed_from_u64(seed),
+            now: Utc
+                .with_ymd_and_hms(2026, 11, 1, 12, 0, 0)
+                .single()
+                .expect("a valid date"),
+        }
     }
 
-    fn people(&mut self, orgs: usize, users: usize) -> People {
-        let epoch = self.at(800.0);
-        let mut p = People {
-            orgs: Vec::with_capacity(orgs),
-            users: Vec::with_capacity(users),
-            grants: Vec::new(),
-            org_weights: Vec::with_capacity(orgs),
-            customers: vec![Vec::new(); orgs],
-            agents: Vec::new(),
-            developers: Vec::new(),
-            leads: Vec::new(),
-            admins: Vec::new(),
-        };
-        // Zipf(1.1): the largest organization has about a tenth of all tickets.
-        let weights: Vec<f64> = (1..=orgs).map(|r| 1.0 / (r as f64).powf(1.1)).collect();
-        let total: f64 = weights.iter().sum();
-        let mut acc = 0.0;
-        for (i, w) in weights.iter().enumerate() {
-            acc += w / total;
-            p.org_weights.push(acc);
-            let id = i as i64 + 1;
-            p.orgs.push(organization::ActiveModel {
-                id: Set(id),
-                key: Set(format!("org-{id:04}")),
-                name: Set(format!(
-                    "{} {}",
-                    capitalize(WORDS[i % WORDS.len()]),
-                    org_suffix(i)
-                )),
-                created_at: Set(epoch),
-            });
+    fn days_ago(&self, days: f64) -> DateTime<Utc> {
+        self.now - secs(days * 86_400.0)
+    }
+
+    /// No seeded thing happens after "now".
+    fn clamp(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        t.min(self.now)
+    }
+
+    /// `t` plus a uniformly random `[lo, hi)` hours, no later than "now".
+    fn later(&mut self, t: DateTime<Utc>, lo: f64, hi: f64) -> DateTime<Utc> {
+        let d = self.hours(lo, hi);
+        self.clamp(t + d)
+    }
+
+    /// `t` plus an exponentially distributed delay, no later than "now".
+    fn later_exp(&mut self, t: DateTime<Utc>, mean_hours: f64) -> DateTime<Utc> {
+        let d = self.exp_hours(mean_hours);
+        self.clamp(t + d)
+    }
+
+    fn age_days(&self, t: DateTime<Utc>) -> f64 {
+        (self.now - t).num_seconds() as f64 / 86_400.0
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.random_bool(p.clamp(0.0, 1.0))
+    }
+
+    /// A uniformly random duration in `[lo, hi)` hours.
+    fn hours(&mut self, lo: f64, hi: f64) -> Duration {
+        secs(self.rng.random_range(lo..hi) * 3_600.0)
+    }
+
+    /// An exponentially distributed duration (many short, a few long).
+    fn exp_hours(&mut self, mean: f64) -> Duration {
+        secs(self.exponential(mean) * 3_600.0)
+    }
+
+    /// A skewed count: exponential with this mean, rounded down, at most `cap`.
+    fn count(&mut self, mean: f64, cap: usize) -> usize {
+        // Rounding down loses half a unit on average; ask for half a unit more.
+        (self.exponential(mean + 0.5) as usize).min(cap)
+    }
+
+    fn exponential(&mut self, mean: f64) -> f64 {
+        let u: f64 = self.rng.random();
+        -mean * (1.0 - u).ln()
+    }
+
+    /// A time between `from` and `to` (`from` if they are the wrong way round).
+    fn between(&mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> DateTime<Utc> {
+        let span = (to - from).num_seconds();
+        if span <= 0 {
+            return from;
         }
-        let staff = |share: f64| ((users as f64 * share).round() as usize).max(1);
-        let (agents, developers, leads, admins) =
-            (staff(0.05), staff(0.02), staff(0.005), staff(0.005));
-        let customers = users
-            .saturating_sub(agents + developers + leads + admins)
-            .max(orgs);
-        let mut next_id = 1i64;
-        let mut user = |p: &mut People, sub: String, role: Role, org: Option<i64>, name: String| {
-            let id = next_id;
-            next_id += 1;
-            p.users.push(app_user::ActiveModel {
-                id: Set(id),
-                email: Set(Some(format!("{sub}@example.com"))),
-                sub: Set(sub),
-                role: Set(role),
-                org_id: Set(org),
-                name: Set(name),
-                created_at: Set(epoch),
-                updated_at: Set(epoch),
-            });
-            id
-        };
-        for n in 1..=admins {
-            let id = user(
-                &mut p,
-                format!("admin-{n}"),
-                Role::Admin,
-                None,
-                format!("Admin {n}"),
-            );
-            p.admins.push(id);
-        }
-        for n in 1..=agents {
-            let id = user(
-                &mut p,
-                format!("agent-{n}"),
-                Role::Agent,
-                None,
-                format!("Agent {n}"),
-            );
-            p.agents.push(id);
-        }
-        for n in 1..=developers {
-            let id = user(
-                &mut p,
-                format!("dev-{n}"),
-                Role::Developer,
-                None,
-                format!("Developer {n}"),
-            );
-            p.developers.push(id);
-        }
-        for n in 1..=leads {
-            let id = user(
-                &mut p,
-                format!("triage-{n}"),
-                Role::TriageLead,
-                None,
-                format!("Triage lead {n}"),
-            );
-            p.leads.push(id);
-        }
-        // Every organization gets a customer; the rest follow the organizations' sizes.
-        for c in 0..customers {
-            let org = if c < orgs {
-                c
-            } else {
-                self.pick_org(&p.org_weights)
-            };
-            let n = p.customers[org].len() + 1;
-            let sub = format!("cust-{:04}-{n}", org + 1);
-            let id = user(
-                &mut p,
-                sub,
-                Role::Customer,
-                Some(org as i64 + 1),
-                format!("Customer {n} of org {}", org + 1),
-            );
-            p.customers[org].push(id);
-        }
-        // The first customer of every organization (and a tenth of the rest) sees the
-        // whole organization.
-        let admin = p.admins[0];
-        let mut grant_id = 1i64;
-        for (org, members) in p.customers.iter().enumerate() {
-            for (i, &user_id) in members.iter().enumerate() {
-                if i == 0 || self.rng.random_bool(0.1) {
-                    p.grants.push(org_scope_grant::ActiveModel {
-                        id: Set(grant_id),
-                        user_id: Set(user_id),
-                        org_id: Set(org as i64 + 1),
-                        granted_by_id: Set(admin),
-                        granted_at: Set(epoch),
-                        expires_at: Set(None),
-                        revoked_at: Set(None),
-                        revoked_by_id: Set(None),
-                    });
-                    grant_id += 1;
-                }
+        from + Duration::seconds(self.rng.random_range(0..=span))
+    }
+
+    /// Picks from `(item, weight)` pairs.
+    fn weighted<T: Copy>(&mut self, choices: &[(T, f64)]) -> T {
+        let total: f64 = choices.iter().map(|(_, w)| w).sum();
+        let mut x = self.rng.random_range(0.0..total);
+        for (item, w) in choices {
+            if x < *w {
+                return *item;
             }
+            x -= w;
         }
-        self.counts.organizations = p.orgs.len();
-        self.counts.users = p.users.len();
-        self.counts.grants = p.grants.len();
-        p
-    }
-
-    fn pick_org(&mut self, weights: &[f64]) -> usize {
-        let x: f64 = self.rng.random();
-        weights.partition_point(|w| *w < x).min(weights.len() - 1)
-    }
-
-    fn releases(&mut self, p: &People, hotfixes: usize, quarters: usize) -> Releases {
-        let mut r = Releases {
-            rows: Vec::new(),
-            notes: Vec::new(),
-            index: Vec::new(),
-        };
-        let lead = p.leads[0];
-        let mut add = |g: &mut Gen, kind: ReleaseKind, i: usize, of: usize| {
-            let id = r.rows.len() as i64 + 1;
-            // Spread over two years; the last two of each kind are still to ship.
-            let days_ago = 730.0 * (1.0 - (i as f64 + 1.0) / (of as f64 + 1.0));
-            let status = if i + 2 < of {
-                ReleaseStatus::Released
-            } else if i + 1 < of {
-                ReleaseStatus::Imminent
-            } else {
-                ReleaseStatus::Planned
-            };
-            let created = g.at(days_ago + 20.0);
-            let shipped = g.at(days_ago);
-            let (version, quarter) = match kind {
-                ReleaseKind::Hotfix => (format!("5.{}.{}", i / 10, i % 10 + 1), None),
-                ReleaseKind::Quarterly => {
-                    let q = format!("{}-Q{}", 2025 + i / 4, i % 4 + 1);
-                    (format!("6.{i}.0"), Some(q))
-                }
-            };
-            r.rows.push(release::ActiveModel {
-                id: Set(id),
-                version: Set(version.clone()),
-                kind: Set(kind),
-                status: Set(status),
-                quarter: Set(quarter),
-                planned_for: Set(Some(shipped.date_naive())),
-                imminent_at: Set(
-                    (status != ReleaseStatus::Planned).then_some(shipped - Duration::days(2))
-                ),
-                released_at: Set((status == ReleaseStatus::Released).then_some(shipped)),
-                created_by_id: Set(lead),
-                lock_version: Set(0),
-                created_at: Set(created),
-                updated_at: Set(shipped.min(g.now)),
-            });
-            if status == ReleaseStatus::Released {
-                r.notes.push(release_note::ActiveModel {
-                    id: Set(r.notes.len() as i64 + 1),
-                    release_id: Set(id),
-                    title: Set(format!("What's new in {version}")),
-                    body: Set(format!(
-                        "Fixes for {} and {}, and faster {}.",
-                        WORDS[i % WORDS.len()],
-                        WORDS[(i * 7 + 3) % WORDS.len()],
-                        WORDS[(i * 5 + 1) % WORDS.len()]
-                    )),
-                    published_by_id: Set(lead),
-                    published_at: Set(shipped),
-                });
-            }
-            r.index.push((id, kind, status));
-        };
-        for i in 0..hotfixes {
-            add(self, ReleaseKind::Hotfix, i, hotfixes);
-        }
-        for i in 0..quarters {
-            add(self, ReleaseKind::Quarterly, i, quarters);
-        }
-        self.counts.releases = r.rows.len();
-        self.counts.notes = r.notes.len();
-        r
-    }
-
-    /// Tickets with their comments, escalations, links and updates, written in chunks so
-    /// memory stays flat.
-    async fn tickets(
-        &mut self,
-        db: &DatabaseConnection,
-        p: &People,
-        r: &Releases,
-        count: usize,
-    ) -> anyhow::Result<()> {
-        let span = 730.0;
-        let mut comment_id = 0i64;
-        let mut escalation_id = 0i64;
-        let mut update_id = 0i64;
-        let pick_release = |g: &mut Gen, kind: ReleaseKind, shipped: bool| {
-            let fits: Vec<i64> = r
-                .index
-                .iter()
-                .filter(|(_, k, s)| *k == kind && (*s == ReleaseStatus::Released) == shipped)
-                .map(|(id, _, _)| *id)
-                .collect();
-            fits.choose(&mut g.rng).copied()
-        };
-        for start in (0..count).step_by(CHUNK * 10) {
-            let end = (start + CHUNK * 10).min(count);
-            let mut tickets = Vec::with_capacity(end - start);
-            let mut comments = Vec::new();
-            let mut escalations = Vec::new();
-            let mut links = Vec::new();
-            let mut updates = Vec::new();
-            for i in start..end {
-                let id = i as i64 + 1;
-                let created = self.at(span * (1.0 - i as f64 / count as f64));
-                let org = self.pick_org(&p.org_weights);
-                let requester = *p.customers[org]
-                    .choose(&mut self.rng)
-                    .expect("a customer per org");
-                let agent = *p.agents.choose(&mut self.rng).expect("agents");
-                // Escalated tickets: the escalation decides the ticket's state.
-                let escalation = (i % ESCALATION_EVERY == 0).then(|| self.escalation_state());
-                let (status, solved_by) = match escalation {
-                    Some((s, Some(EscalationTrack::Hotfix))) if open(s) => {
-                        (TicketStatus::OnHold, None)
-                    }
-                    Some((EscalationStatus::Released, Some(EscalationTrack::Hotfix))) => {
-                        (TicketStatus::Solved, Some(SolvedBy::Release))
-                    }
-                    Some((s, Some(_))) if s != EscalationStatus::Declined => {
-                        (TicketStatus::Solved, Some(SolvedBy::Triage))
-                    }
-                    Some(_) => (TicketStatus::Open, None),
-                    None => self.ticket_state(),
-                };
-                let updated =
-                    (created + Duration::hours(self.rng.random_range(1..24 * 30))).min(self.now);
-                tickets.push(ticket::ActiveModel {
-                    id: Set(id),
-                    number: Set(id),
-                    subject: Set(self.subject()),
-                    description: Set(format!(
-                        "Since this morning the {} {}. Steps: open it, wait, see the error.",
-                        WORDS[i % WORDS.len()],
-                        SYMPTOMS[i % SYMPTOMS.len()]
-                    )),
-                    status: Set(status),
-                    priority: Set(self.ticket_priority()),
-                    solved_by: Set(solved_by),
-                    requester_id: Set(requester),
-                    org_id: Set(org as i64 + 1),
-                    assignee_id: Set(
-                        (status != TicketStatus::New && self.rng.random_bool(0.7)).then_some(agent)
-                    ),
-                    lock_version: Set(0),
-                    created_at: Set(created),
-                    updated_at: Set(updated),
-                });
-                for k in 0..self.rng.random_range(0..=COMMENTS_PER_TICKET) {
-                    comment_id += 1;
-                    let by_customer = self.rng.random_bool(0.55);
-                    let public = by_customer || self.rng.random_bool(0.7);
-                    comments.push(comment::ActiveModel {
-                        id: Set(comment_id),
-                        ticket_id: Set(id),
-                        author_id: Set(if by_customer { requester } else { agent }),
-                        body: Set(format!(
-                            "{} #{k}: the {} still {}.",
-                            if public { "Update" } else { "Internal note" },
-                            WORDS[(i + k as usize) % WORDS.len()],
-                            SYMPTOMS[(i * 3 + k as usize) % SYMPTOMS.len()]
-                        )),
-                        public: Set(public),
-                        created_at: Set(created + Duration::minutes(30 * (k as i64 + 1))),
-                    });
-                }
-                if let Some((state, track)) = escalation {
-                    escalation_id += 1;
-                    let triaged = state != EscalationStatus::AwaitingTriage;
-                    let release_id = match (state, track) {
-                        (EscalationStatus::Scheduled, Some(t)) => {
-                            pick_release(self, kind_for(t), false)
-                        }
-                        (EscalationStatus::Released, Some(t)) => {
-                            pick_release(self, kind_for(t), true)
-                        }
-                        _ => None,
-                    };
-                    let at = created + Duration::hours(2);
-                    escalations.push(escalation::ActiveModel {
-                        id: Set(escalation_id),
-                        title: Set(format!("{} (from #{id})", self.subject())),
-                        details: Set("Reproduced on staging; logs attached.".into()),
-                        status: Set(state),
-                        track: Set(track),
-                        priority: Set(self.escalation_priority()),
-                        assignee_id: Set(triaged
-                            .then(|| *p.developers.choose(&mut self.rng).expect("developers"))),
-                        release_id: Set(release_id),
-                        created_by_id: Set(agent),
-                        decline_reason: Set((state == EscalationStatus::Declined)
-                            .then(|| "Works as designed.".into())),
-                        lock_version: Set(0),
-                        triaged_at: Set(triaged.then_some(at + Duration::hours(4))),
-                        created_at: Set(at),
-                        updated_at: Set(updated.max(at)),
-                    });
-                    links.push(escalation_ticket::ActiveModel {
-                        id: Set(escalation_id),
-                        escalation_id: Set(escalation_id),
-                        ticket_id: Set(id),
-                        open_ticket_id: Set(open(state).then_some(id)),
-                        linked_by_id: Set(agent),
-                        created_at: Set(at),
-                    });
-                    if triaged {
-                        for u in 0..self.rng.random_range(1..=3) {
-                            update_id += 1;
-                            updates.push(escalation_update::ActiveModel {
-                                id: Set(update_id),
-                                escalation_id: Set(escalation_id),
-                                author_id: Set(*p
-                                    .developers
-                                    .choose(&mut self.rng)
-                                    .expect("developers")),
-                                body: Set(format!("Progress {u}: root cause narrowed down.")),
-                                public: Set(self.rng.random_bool(0.5)),
-                                created_at: Set(at + Duration::hours(6 * (u as i64 + 1))),
-                            });
-                        }
-                    }
-                }
-            }
-            self.counts.tickets += tickets.len();
-            self.counts.comments += comments.len();
-            self.counts.escalations += escalations.len();
-            self.counts.updates += updates.len();
-            let txn = db.begin().await?;
-            insert(&txn, tickets).await?;
-            insert(&txn, comments).await?;
-            insert(&txn, escalations).await?;
-            insert(&txn, links).await?;
-            insert(&txn, updates).await?;
-            txn.commit().await?;
-        }
-        Ok(())
-    }
-
-    fn subject(&mut self) -> String {
-        let w = WORDS.choose(&mut self.rng).expect("words");
-        let s = SYMPTOMS.choose(&mut self.rng).expect("symptoms");
-        format!("{} {s}", capitalize(w))
-    }
-
-    fn ticket_state(&mut self) -> (TicketStatus, Option<SolvedBy>) {
-        let x: u32 = self.rng.random_range(0..100);
-        let solved_by = |g: &mut Gen| {
-            Some(match g.rng.random_range(0..10) {
-                0..=5 => SolvedBy::Agent,
-                6..=8 => SolvedBy::Customer,
-                _ => SolvedBy::Triage,
-            })
-        };
-        match x {
-            0..=9 => (TicketStatus::New, None),
-            10..=34 => (TicketStatus::Open, None),
-            35..=44 => (TicketStatus::Pending, None),
-            45..=49 => (TicketStatus::OnHold, None),
-            50..=79 => (TicketStatus::Solved, solved_by(self)),
-            _ => (TicketStatus::Closed, solved_by(self)),
-        }
-    }
-
-    fn ticket_priority(&mut self) -> TicketPriority {
-        match self.rng.random_range(0..100) {
-            0..=4 => TicketPriority::Urgent,
-            5..=24 => TicketPriority::High,
-            25..=84 => TicketPriority::Normal,
-            _ => TicketPriority::Low,
-        }
-    }
-
-    fn escalation_priority(&mut self) -> EscalationPriority {
-        match self.rng.random_range(0..100) {
-            0..=4 => EscalationPriority::P0,
-            5..=24 => EscalationPriority::P1,
-            25..=69 => EscalationPriority::P2,
-            _ => EscalationPriority::P3,
-        }
-    }
-
-    /// An escalation's status with a track that fits it: hotfixes are worked on (IN_PROGRESS),
-    /// planning and feature requests wait UNDER_REVIEW; scheduled and released ones of any.
-    fn escalation_state(&mut self) -> (EscalationStatus, Option<EscalationTrack>) {
-        let any_track = |g: &mut Gen| match g.rng.random_range(0..100) {
-            0..=39 => EscalationTrack::Hotfix,
-            40..=74 => EscalationTrack::ProductPlanning,
-            _ => EscalationTrack::FeatureRequest,
-        };
-        match self.rng.random_range(0..100) {
-            0..=14 => (EscalationStatus::AwaitingTriage, None),
-            15..=34 => (EscalationStatus::InProgress, Some(EscalationTrack::Hotfix)),
-            35..=49 => {
-                let t = if self.rng.random_bool(0.6) {
-                    EscalationTrack::ProductPlanning
-                } else {
-                    EscalationTrack::FeatureRequest
-                };
-                (EscalationStatus::UnderReview, Some(t))
-            }
-            50..=64 => (EscalationStatus::Scheduled, Some(any_track(self))),
-            65..=89 => (EscalationStatus::Released, Some(any_track(self))),
-            _ => (EscalationStatus::Declined, Some(any_track(self))),
-        }
+        choices[choices.len() - 1].0
     }
 }
 
-fn open(s: EscalationStatus) -> bool {
-    !matches!(s, EscalationStatus::Released | EscalationStatus::Declined)
-}
-
-fn kind_for(track: EscalationTrack) -> ReleaseKind {
-    match track {
-        EscalationTrack::Hotfix => ReleaseKind::Hotfix,
-        _ => ReleaseKind::Quarterly,
-    }
-}
-
-fn capitalize(w: &str) -> String {
-    let mut c = w.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-fn org_suffix(i: usize) -> &'static str {
-    [
-        "Labs", "Works", "GmbH", "Ltd", "Inc", "Group", "Systems", "Partners",
-    ][i % 8]
-}
-
-/// Inserts rows in chunks inside one transaction.
-async fn write<A>(db: &DatabaseConnection, what: &str, rows: Vec<A>) -> anyhow::Result<()>
-where
-    A: ActiveModelTrait + Send,
-{
-    let started = Instant::now();
-    let n = rows.len();
-    let txn = db.begin().await?;
-    insert(&txn, rows).await?;
-    txn.commit().await?;
-    tracing::debug!(what, rows = n, elapsed = ?started.elapsed(), "seeded");
-    Ok(())
-}
-
-async fn insert<A, C>(db: &C, rows: Vec<A>) -> anyhow::Result<()>
-where
-    A: ActiveModelTrait + Send,
-    C: ConnectionTrait,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Moves PostgreSQL's id sequences past the explicit ids, and the ticket-number counter
-/// past the seeded numbers, so the API's own inserts continue after them.
-async fn finish(db: &DatabaseConnection, tickets: i64) -> anyhow::Result<()> {
-    let backend = db.get_database_backend();
-    if crate::db::is_postgres(db) {
-        for table in [
-            "organization",
-            "app_user",
-            "org_scope_grant",
-            "release",
-            "release_note",
-            "ticket",
-            "comment",
-            "escalation",
-            "escalation_ticket",
-            "escalation_update",
-        ] {
-            db.execute_raw(Statement::from_string(
-                backend,
-                format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                     (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
-                ),
-            ))
-            .await?;
-        }
-        // Freshly bulk-loaded tables have no visibility map yet: without VACUUM every
-        // index-only scan (counts!) visits the heap.
-        db.execute_raw(Statement::from_string(backend, "VACUUM ANALYZE"))
-            .await?;
-    }
-    let existing = counter::Entity::find_by_id("ticket_number".to_owned())
-        .one(db)
-        .await?;
-    match existing {
-        Some(c) => {
-            let mut am: counter::ActiveModel = c.into();
-            am.value = Set(tickets);
-            am.update(db).await?;
-        }
-        None => {
-            counter::Entity::insert(counter::ActiveModel {
-                name: Set("ticket_number".into()),
-                value: Set(tickets),
-            })
-            .exec_without_returning(db)
-            .await?;
-        }
-    }
-    Ok(())
+fn secs(s: f64) -> Duration {
+    Duration::seconds(s as i64)
 }
