@@ -539,3 +539,42 @@ async fn metrics_and_request_ids() {
     }
     assert!(!text.contains(&agent.token));
 }
+
+/// PostgreSQL cannot store NUL: it is refused as bad input everywhere, never an internal
+/// error (found by fuzzing on PostgreSQL).
+#[tokio::test]
+async fn nul_characters_are_bad_input_not_internal_errors() {
+    let app = TestApp::spawn().await;
+    let customer = app.customer("acme").await;
+    let before = app.count_rows("ticket").await;
+    let res = app
+        .gql(
+            Some(&customer),
+            "mutation($s: String!) { createTicket(input: { subject: $s, description: \"d\" }) { ticket { id } } }",
+            json!({ "s": "null\u{0}byte" }),
+        )
+        .await;
+    assert_eq!(code(&res), "BAD_USER_INPUT", "{res}");
+    let res = app
+        .gql(
+            Some(&customer),
+            "mutation { createTicket(input: { subject: \"a\\u0000b\", description: \"d\" }) { ticket { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&res), "BAD_USER_INPUT", "{res}");
+    assert_eq!(app.count_rows("ticket").await, before);
+    let mut claims = TestApp::claims("nul", "customer", Some("acme"));
+    claims.name = Some("a\u{0}b".into());
+    let (status, body) = app
+        .post(
+            Some(&app.sign(&claims)),
+            json!({ "query": "{ viewer { id } }" }),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
+        "{body}"
+    );
+}

@@ -210,7 +210,7 @@ impl Keys {
         let mut file_tick = tokio::time::interval(Duration::from_secs(1));
         let mut url_tick = tokio::time::interval(every.max(Duration::from_secs(1)));
         url_tick.tick().await;
-        let mut last_demand = tokio::time::Instant::now() - Duration::from_secs(60);
+        let mut last_demand: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -226,8 +226,8 @@ impl Keys {
                 }
                 _ = url_tick.tick(), if jwks.url.is_some() => jwks.refresh_remote(&self.base).await,
                 _ = jwks.wanted.notified(), if jwks.url.is_some() => {
-                    if last_demand.elapsed() >= Duration::from_secs(10) {
-                        last_demand = tokio::time::Instant::now();
+                    if last_demand.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+                        last_demand = Some(tokio::time::Instant::now());
                         jwks.refresh_remote(&self.base).await;
                     }
                 }

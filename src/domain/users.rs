@@ -26,6 +26,18 @@ pub async fn provision(db: &impl ConnectionTrait, claims: &Claims) -> AppResult<
     let unauthenticated = |why: &str| AppError::Unauthenticated(why.to_owned());
     let role = parse_role(&claims.role).ok_or_else(|| unauthenticated("unknown role"))?;
     let sub = claims.sub.trim();
+    // PostgreSQL cannot store NUL in text; such a claim is not one we can provision.
+    let claimed = [
+        Some(&claims.sub),
+        claims.org.as_ref(),
+        claims.name.as_ref(),
+        claims.email.as_ref(),
+    ];
+    if claimed.iter().flatten().any(|c| c.contains('\0')) {
+        return Err(unauthenticated(
+            "the token's claims contain a NUL character",
+        ));
+    }
     if sub.is_empty() || sub.len() > MAX_SUB {
         return Err(unauthenticated("the token's `sub` is empty or too long"));
     }

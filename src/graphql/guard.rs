@@ -56,6 +56,17 @@ fn find<'a, T: Any + Send + Sync>(request: &'a Data, session: &'a Data) -> Optio
         .and_then(|d| d.downcast_ref::<T>())
 }
 
+/// Whether a variable holds a NUL character anywhere.
+fn has_nul(value: &async_graphql::Value) -> bool {
+    use async_graphql::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::List(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
 /// A limit refusal as a coded error naming the limit.
 pub fn refusal_error(refusal: &Refusal) -> ServerError {
     let mut err = ServerError::new(refusal.to_string(), None);
@@ -105,6 +116,12 @@ pub fn admit(
         refusal_error(&refusal)
     };
     limits::check_text(&request.query).map_err(refuse)?;
+    // PostgreSQL cannot store NUL in text: refuse it up front as bad input, on every database.
+    if request.query.contains('\0') || request.variables.values().any(has_nul) {
+        return Err(refusal_error(&Refusal::Argument(
+            "text may not contain NUL (U+0000) characters".into(),
+        )));
+    }
     let doc = async_graphql::parser::parse_query(&request.query)?;
     let cost = limits::check_document(
         &doc,

@@ -161,6 +161,11 @@ pub fn check_document(
         census.directives(fragment.node.directives.len());
         census.selection_set(&fragment.node.selection_set.node);
     }
+    if census.nul {
+        return Err(Refusal::Argument(
+            "text may not contain NUL (U+0000) characters".into(),
+        ));
+    }
     if census.introspection && !introspection {
         return Err(Refusal::Argument(
             "introspection is disabled on this server".into(),
@@ -235,6 +240,17 @@ struct Census {
     max_directives: usize,
     /// Whether any field is `__schema` or `__type`.
     introspection: bool,
+    /// Whether a string literal holds a NUL character (written as an escape).
+    nul: bool,
+}
+
+fn literal_has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::List(items) => items.iter().any(literal_has_nul),
+        Value::Object(map) => map.values().any(literal_has_nul),
+        _ => false,
+    }
 }
 
 impl Census {
@@ -250,6 +266,11 @@ impl Census {
                     self.fields += 1;
                     self.introspection |=
                         matches!(field.node.name.node.as_str(), "__schema" | "__type");
+                    self.nul |= field
+                        .node
+                        .arguments
+                        .iter()
+                        .any(|(_, v)| literal_has_nul(&v.node));
                     self.aliases += usize::from(field.node.alias.is_some());
                     self.selection_set(&field.node.selection_set.node);
                 }
