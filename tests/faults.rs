@@ -344,15 +344,7 @@ async fn a_client_that_goes_away_cancels_its_work() {
             .is_err()
     );
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         !metrics.contains("operation=\"Abandoned\""),
         "the abandoned request ran to completion:\n{metrics}"
@@ -360,14 +352,6 @@ async fn a_client_that_goes_away_cancels_its_work() {
     // The same request, waited for, does complete and is counted.
     let (status, _) = app.post(Some(&agent.token), slow).await;
     assert_eq!(status, StatusCode::OK);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(metrics.contains("operation=\"Abandoned\",outcome=\"ok\"} 1"));
 }

@@ -424,15 +424,7 @@ async fn rate_limits_refuse_with_retry_after_and_are_reported() {
         (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED")
     );
 
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains("tier3_rate_limited_total{caller=\"user\"} 1"),
         "{metrics}"
@@ -518,15 +510,7 @@ async fn metrics_and_request_ids() {
         .await;
     app.wait_subscribers(1).await;
 
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     for needle in [
         "tier3_graphql_requests_total{operation=\"AgentQueue\",outcome=\"ok\"} 1",
         "outcome=\"NOT_FOUND\"",

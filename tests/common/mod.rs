@@ -294,6 +294,17 @@ impl TestApp {
         (status, json)
     }
 
+    /// The Prometheus exposition from `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        let res = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics");
+        res.text().await.expect("metrics body")
+    }
+
     /// Runs a query as `user` (or anonymously) and returns the body.
     pub async fn gql(&self, user: Option<&User>, query: &str, variables: Value) -> Value {
         self.gql_token(user.map(|u| u.token.as_str()), query, variables)
