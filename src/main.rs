@@ -2,6 +2,11 @@ use clap::Parser as _;
 use tier3::config::LogFormat;
 use tracing_subscriber::EnvFilter;
 
+// glibc's malloc took ~20 % of the CPU under load (arena locks, consolidation); mimalloc's
+// thread-local free lists cut that (BENCHMARKS.md, Q1–Q3).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = tier3::cli::Cli::parse();
