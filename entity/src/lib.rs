@@ -20,5 +20,6 @@ pub mod release_note;
 pub mod release_note_follow;
 pub mod release_note_vote;
 pub mod ticket;
+pub mod ticket_tally;
 
 pub use enums::*;

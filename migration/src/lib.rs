@@ -18,6 +18,7 @@ mod m20261128_000012_create_release_note_vote;
 mod m20261128_000013_create_notification;
 mod m20261128_000014_create_event;
 mod m20261128_000015_create_counter;
+mod m20261201_000016_create_ticket_tally;
 
 /// Runs every tier3 migration, in order (foreign keys only point at earlier tables).
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000013_create_notification::Migration),
             Box::new(m20261128_000014_create_event::Migration),
             Box::new(m20261128_000015_create_counter::Migration),
+            Box::new(m20261201_000016_create_ticket_tally::Migration),
         ]
     }
 }

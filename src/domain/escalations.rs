@@ -150,7 +150,7 @@ pub async fn list(
         items,
         has_next,
         has_previous: args.after.is_some(),
-        all,
+        count: page::Count::Rows(all),
     })
 }
 

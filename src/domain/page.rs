@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    QuerySelect, Select, sea_query::SelectStatement,
 };
 
 use crate::error::{AppError, AppResult};
@@ -50,23 +50,48 @@ impl PageArgs {
     }
 }
 
-/// One page of rows plus the query that counts them all (run only if asked).
+/// How a list's `totalCount` is computed (only if the client asks).
+#[derive(Debug, Clone)]
+pub enum Count<E: EntityTrait> {
+    /// `COUNT(*)` of the filtered, unpaginated query the page came from.
+    Rows(Select<E>),
+    /// A statement that returns the count directly as one `BIGINT` (e.g. the sum of a
+    /// maintained tally), for lists too long to count row by row on every request.
+    Sum(SelectStatement),
+}
+
+impl<E: EntityTrait> Count<E>
+where
+    E::Model: Sync,
+{
+    pub async fn run(&self, db: &impl ConnectionTrait) -> AppResult<u64> {
+        match self {
+            Count::Rows(select) => Ok(select.clone().count(db).await?),
+            Count::Sum(stmt) => {
+                let row = db.query_one(stmt).await?;
+                let n: Option<i64> = match row {
+                    Some(row) => row.try_get_by_index(0)?,
+                    None => None,
+                };
+                Ok(n.unwrap_or(0).max(0) as u64)
+            }
+        }
+    }
+}
+
+/// One page of rows plus how to count them all.
 #[derive(Debug, Clone)]
 pub struct Page<E: EntityTrait> {
     pub items: Vec<E::Model>,
     pub has_next: bool,
     pub has_previous: bool,
-    /// The filtered, unpaginated query; `total` counts it.
-    pub all: Select<E>,
+    pub count: Count<E>,
 }
 
 impl<E: EntityTrait> Page<E> {
-    /// `totalCount`: counts the same filtered query the page came from.
-    pub async fn total(&self, db: &impl ConnectionTrait) -> AppResult<u64>
-    where
-        E::Model: Sync,
-    {
-        Ok(self.all.clone().count(db).await?)
+    /// Replaces how the page's `totalCount` is computed.
+    pub fn counted_by(self, count: Count<E>) -> Self {
+        Page { count, ..self }
     }
 }
 
@@ -82,7 +107,7 @@ where
     E: EntityTrait,
     C: ColumnTrait,
 {
-    let all = select.clone();
+    let count = Count::Rows(select.clone());
     let mut q = select;
     if let Some(after) = args.after {
         q = match order {
@@ -104,7 +129,7 @@ where
         items,
         has_next,
         has_previous: args.after.is_some(),
-        all,
+        count,
     })
 }
 

@@ -8,7 +8,7 @@
 use chrono::Utc;
 use entity::{
     ReleaseStatus, Role, app_user, comment, escalation, escalation_ticket, event, org_scope_grant,
-    organization, release, ticket,
+    organization, release, ticket, ticket_tally,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -84,6 +84,21 @@ pub async fn ticket_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Co
                 Condition::all().add(ticket::Column::OrgId.eq(org))
             }
             _ => Condition::all().add(ticket::Column::RequesterId.eq(a.id)),
+        },
+        Viewer::Anonymous => nothing(),
+    })
+}
+
+/// `ticket_scope` over the ticket tally's rows (the tally keeps each ticket's requester and
+/// organization, so the same rule applies row for row).
+pub async fn ticket_tally_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
+    Ok(match v {
+        Viewer::User(a) if is_staff(a.role) => Condition::all(),
+        Viewer::User(a) => match a.org_id {
+            Some(org) if has_org_scope(db, a).await? => {
+                Condition::all().add(ticket_tally::Column::OrgId.eq(org))
+            }
+            _ => Condition::all().add(ticket_tally::Column::RequesterId.eq(a.id)),
         },
         Viewer::Anonymous => nothing(),
     })

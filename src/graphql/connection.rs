@@ -1,12 +1,10 @@
 //! Relay cursor connections: `edges { cursor node }`, `nodes`, `pageInfo`, lazy `totalCount`.
 
 use async_graphql::SimpleObject;
-use sea_orm::{EntityTrait, Select};
+use sea_orm::EntityTrait;
 
 use crate::{
-    app::App,
-    domain::page::{ChildPage, Page, PageArgs},
-    error::AppResult,
+    domain::page::{ChildPage, Count, Page, PageArgs},
     graphql::loaders::Children,
 };
 
@@ -25,8 +23,8 @@ pub struct PageInfo {
 
 /// How a connection's `totalCount` is computed, only if the client selects it.
 pub enum Total<E: EntityTrait> {
-    /// Count the filtered query the page came from.
-    Query(Box<Select<E>>),
+    /// The domain's count of the list the page came from.
+    Query(Box<Count<E>>),
     /// A nested list: a batched grouped count.
     Children(Children, i64),
 }
@@ -38,7 +36,7 @@ where
     pub async fn count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
         use crate::graphql::context::ContextExt as _;
         match self {
-            Total::Query(select) => Ok(count_query(ctx.app()?, select).await?),
+            Total::Query(count) => Ok(count.run(&ctx.app()?.db).await?),
             Total::Children(kind, parent) => Ok(ctx
                 .loaders()?
                 .counts()
@@ -47,14 +45,6 @@ where
                 .unwrap_or(0)),
         }
     }
-}
-
-async fn count_query<E: EntityTrait>(app: &App, select: &Select<E>) -> AppResult<u64>
-where
-    E::Model: Sync,
-{
-    use sea_orm::PaginatorTrait as _;
-    Ok(select.clone().count(&app.db).await?)
 }
 
 /// The parts every connection is built from.
@@ -90,7 +80,7 @@ impl<E: EntityTrait> From<Page<E>> for Parts<E> {
             items: p.items,
             has_next: p.has_next,
             has_previous: p.has_previous,
-            total: Total::Query(Box::new(p.all)),
+            total: Total::Query(Box::new(p.count)),
         }
     }
 }
