@@ -1,4 +1,4 @@
-//! How many tickets each requester has in each status; maintained by database triggers
+//! How many tickets each organization has in each status; maintained by database triggers
 //! (migration `m20261201_000016`), read for ticket lists' `totalCount`. Never written by
 //! the application.
 
@@ -12,11 +12,9 @@ use crate::TicketStatus;
 #[sea_orm(table_name = "ticket_tally")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub requester_id: i64,
+    pub org_id: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub status: TicketStatus,
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub org_id: i64,
     pub n: i64,
 }
 

@@ -89,18 +89,22 @@ pub async fn ticket_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Co
     })
 }
 
-/// `ticket_scope` over the ticket tally's rows (the tally keeps each ticket's requester and
-/// organization, so the same rule applies row for row).
-pub async fn ticket_tally_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
+/// `ticket_scope` over the ticket tally's (organization, status) rows, where the tally can
+/// express it: staff, and customers with organization scope. `None` for the rest (a
+/// customer's own tickets), which must be counted from the tickets themselves.
+pub async fn ticket_tally_scope(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+) -> AppResult<Option<Condition>> {
     Ok(match v {
-        Viewer::User(a) if is_staff(a.role) => Condition::all(),
+        Viewer::User(a) if is_staff(a.role) => Some(Condition::all()),
         Viewer::User(a) => match a.org_id {
             Some(org) if has_org_scope(db, a).await? => {
-                Condition::all().add(ticket_tally::Column::OrgId.eq(org))
+                Some(Condition::all().add(ticket_tally::Column::OrgId.eq(org)))
             }
-            _ => Condition::all().add(ticket_tally::Column::RequesterId.eq(a.id)),
+            _ => None,
         },
-        Viewer::Anonymous => nothing(),
+        Viewer::Anonymous => Some(nothing()),
     })
 }
 

@@ -40,9 +40,10 @@ pub struct TicketFilter {
 }
 
 impl TicketFilter {
-    /// Whether the tally (requester × status × organization) can count this filter.
+    /// Whether the tally (organization × status) can count this filter.
     fn tally_counts(&self) -> bool {
         self.priorities.is_empty()
+            && self.requester_id.is_none()
             && self.assignee_id.is_none()
             && self.unassigned.is_none()
             && self.has_open_hotfix.is_none()
@@ -53,9 +54,6 @@ impl TicketFilter {
         let mut c = Condition::all();
         if !self.statuses.is_empty() {
             c = c.add(ticket_tally::Column::Status.is_in(self.statuses.iter().copied()));
-        }
-        if let Some(id) = self.requester_id {
-            c = c.add(ticket_tally::Column::RequesterId.eq(id));
         }
         if let Some(id) = self.org_id {
             c = c.add(ticket_tally::Column::OrgId.eq(id));
@@ -163,19 +161,22 @@ pub async fn list(
         .filter(scope)
         .filter(filter.condition());
     let page = page::fetch(db, select, ticket::Column::Id, Order::Desc, args).await?;
-    if !filter.tally_counts() {
-        return Ok(page);
-    }
     // Same scope, same filter, summed over the tally: a handful of rows instead of every
-    // matching ticket.
-    let sum = ticket_tally::Entity::find()
-        .select_only()
-        // PostgreSQL sums BIGINT as NUMERIC.
-        .expr(Expr::cust(r#"CAST(SUM("n") AS BIGINT)"#))
-        .filter(policy::ticket_tally_scope(db, v).await?)
-        .filter(filter.tally_condition())
-        .into_query();
-    Ok(page.counted_by(page::Count::Sum(sum)))
+    // matching ticket. Scopes the tally cannot express (a customer's own tickets) are
+    // short lists, counted directly.
+    match policy::ticket_tally_scope(db, v).await? {
+        Some(scope) if filter.tally_counts() => {
+            let sum = ticket_tally::Entity::find()
+                .select_only()
+                // PostgreSQL sums BIGINT as NUMERIC.
+                .expr(Expr::cust(r#"CAST(SUM("n") AS BIGINT)"#))
+                .filter(scope)
+                .filter(filter.tally_condition())
+                .into_query();
+            Ok(page.counted_by(page::Count::Sum(sum)))
+        }
+        _ => Ok(page),
+    }
 }
 
 /// Many tickets by id for a DataLoader, through the viewer's scope.
