@@ -161,7 +161,11 @@ pub async fn latest_for_tickets(
     ticket_ids: &[i64],
 ) -> AppResult<Vec<(i64, i64)>> {
     let links = escalation_ticket::Entity::find()
-        .filter(escalation_ticket::Column::TicketId.is_in(ticket_ids.iter().copied()))
+        .filter(rows::any_of(
+            db.get_database_backend(),
+            escalation_ticket::Column::TicketId,
+            ticket_ids,
+        ))
         .order_by(escalation_ticket::Column::Id, Order::Desc)
         .all(db)
         .await?;

@@ -8,7 +8,7 @@ use crate::{
     auth::Viewer,
     domain::{
         page::{self, Page, PageArgs},
-        policy,
+        policy, rows,
     },
     error::{AppError, AppResult},
 };
@@ -83,7 +83,11 @@ pub async fn load_many(
     ids: &[i64],
 ) -> AppResult<Vec<organization::Model>> {
     Ok(organization::Entity::find()
-        .filter(organization::Column::Id.is_in(ids.iter().copied()))
+        .filter(rows::any_of(
+            db.get_database_backend(),
+            organization::Column::Id,
+            ids,
+        ))
         .filter(policy::organization_scope(v))
         .all(db)
         .await?)

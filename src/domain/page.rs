@@ -193,7 +193,11 @@ where
     if parent_ids.is_empty() || args.first == 0 {
         return Ok(out);
     }
-    let mut inner = select.filter(parent_col.is_in(parent_ids.iter().copied()));
+    let mut inner = select.filter(crate::domain::rows::any_of(
+        db.get_database_backend(),
+        parent_col,
+        parent_ids,
+    ));
     if let Some(after) = args.after {
         inner = match order {
             Order::Desc => inner.filter(id_col.lt(after)),
@@ -261,7 +265,11 @@ where
         .select_only()
         .column(parent_col)
         .column_as(sea_orm::sea_query::Expr::col(id_col).count(), "n")
-        .filter(parent_col.is_in(parent_ids.iter().copied()))
+        .filter(crate::domain::rows::any_of(
+            db.get_database_backend(),
+            parent_col,
+            parent_ids,
+        ))
         .group_by(parent_col)
         .into_tuple()
         .all(db)

@@ -2,8 +2,9 @@
 //! optimistic-lock writes.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PrimaryKeyTrait,
-    QueryFilter,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    PrimaryKeyTrait, QueryFilter,
+    sea_query::{Expr, SimpleExpr},
 };
 
 use crate::error::{AppError, AppResult};
@@ -26,6 +27,36 @@ where
         .ok_or(AppError::NotFound)
 }
 
+/// `col` is one of `ids`. On PostgreSQL one array parameter (`= ANY($1)`), so a batch of
+/// any size is the same statement text: prepared once per connection and planned
+/// generically, where an `IN ($1, …, $n)` list is a new statement for every batch size.
+/// SQLite plans in-process and keeps the plain `IN` list.
+pub fn any_of(backend: DbBackend, col: impl ColumnTrait, ids: &[i64]) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => {
+            let mut array = String::with_capacity(ids.len() * 8 + 2);
+            array.push('{');
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    array.push(',');
+                }
+                array.push_str(&id.to_string());
+            }
+            array.push('}');
+            // `$1` is renumbered to the statement's next parameter.
+            Expr::cust_with_values(
+                format!(
+                    r#""{}"."{}" = ANY(CAST($1 AS BIGINT[]))"#,
+                    col.entity_name().to_string(),
+                    col.as_str()
+                ),
+                [array],
+            )
+        }
+        _ => col.is_in(ids.iter().copied()),
+    }
+}
+
 /// Many rows by id (DataLoaders) through a visibility condition; invisible ones are absent.
 pub async fn many_visible<E: EntityTrait>(
     db: &impl ConnectionTrait,
@@ -34,7 +65,7 @@ pub async fn many_visible<E: EntityTrait>(
     scope: Condition,
 ) -> AppResult<Vec<E::Model>> {
     Ok(E::find()
-        .filter(id_col.is_in(ids.iter().copied()))
+        .filter(any_of(db.get_database_backend(), id_col, ids))
         .filter(scope)
         .all(db)
         .await?)
@@ -63,4 +94,44 @@ where
         return Ok(None);
     }
     Ok(E::find_by_id(id).one(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entity::app_user;
+    use sea_orm::{QueryTrait, Statement};
+
+    #[test]
+    fn any_of_is_one_array_parameter_on_postgres() {
+        let sql = |backend, ids: &[i64]| -> Statement {
+            app_user::Entity::find()
+                .filter(any_of(backend, app_user::Column::Id, ids))
+                .build(backend)
+        };
+        let pg = sql(DbBackend::Postgres, &[3, 1, 2]);
+        assert!(
+            pg.sql
+                .ends_with(r#"WHERE "app_user"."id" = ANY(CAST($1 AS BIGINT[]))"#),
+            "{}",
+            pg.sql
+        );
+        assert_eq!(
+            pg.sql,
+            sql(DbBackend::Postgres, &[7]).sql,
+            "same text for any size"
+        );
+        assert_eq!(pg.values.unwrap().0, vec![sea_orm::Value::from("{3,1,2}")]);
+        let after = app_user::Entity::find()
+            .filter(app_user::Column::Name.eq("x"))
+            .filter(any_of(DbBackend::Postgres, app_user::Column::Id, &[1]))
+            .build(DbBackend::Postgres);
+        assert!(
+            after.sql.ends_with(r#"= ANY(CAST($2 AS BIGINT[])))"#),
+            "{}",
+            after.sql
+        );
+        let lite = sql(DbBackend::Sqlite, &[3, 1]);
+        assert!(lite.sql.ends_with(r#"IN (?, ?)"#), "{}", lite.sql);
+    }
 }

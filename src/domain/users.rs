@@ -12,7 +12,7 @@ use crate::{
     domain::{
         organizations,
         page::{self, Page, PageArgs},
-        policy,
+        policy, rows,
     },
     error::{AppError, AppResult},
 };
@@ -153,7 +153,11 @@ pub async fn load_referenced(
     ids: &[i64],
 ) -> AppResult<Vec<app_user::Model>> {
     Ok(app_user::Entity::find()
-        .filter(app_user::Column::Id.is_in(ids.iter().copied()))
+        .filter(rows::any_of(
+            db.get_database_backend(),
+            app_user::Column::Id,
+            ids,
+        ))
         .all(db)
         .await?)
 }

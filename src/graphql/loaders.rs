@@ -17,7 +17,7 @@ use crate::{
     domain::{
         escalations, organizations,
         page::{self, ChildPage, PageArgs},
-        policy, release_notes, releases, scope, tickets, users,
+        policy, release_notes, releases, rows, scope, tickets, users,
     },
     error::{AppError, SharedError},
 };
@@ -140,7 +140,11 @@ impl Loader<i64> for CommentLoader {
     type Error = SharedError;
     async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
         let rows = comment::Entity::find()
-            .filter(comment::Column::Id.is_in(keys.iter().copied()))
+            .filter(rows::any_of(
+                self.0.app.db.get_database_backend(),
+                comment::Column::Id,
+                keys,
+            ))
             .filter(policy::comment_filter(&self.0.viewer))
             .all(&self.0.app.db)
             .await
