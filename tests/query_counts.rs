@@ -66,3 +66,117 @@ async fn ticket_page_costs_the_same_for_5_and_50_tickets() {
     let mine = statements_for(&app, scoped, 10).await;
     assert!(mine <= 12, "{mine} statements for a customer's page");
 }
+
+/// The three benchmark pages (BENCHMARKS.md Q1–Q3) are fetched ahead from the query's
+/// look-ahead: at the default 1 ms batching window, under concurrent load, each costs a
+/// fixed number of statements, whatever the page size.
+#[tokio::test]
+async fn hot_pages_cost_a_fixed_number_of_statements_under_load() {
+    let app = TestApp::spawn().await;
+    let agent = app.agent().await;
+    let lead = app.triage_lead().await;
+    let mut customers = Vec::new();
+    for org in ["acme", "globex", "initech"] {
+        customers.push(app.customer(org).await);
+    }
+    let scoped = customers[0].clone();
+    app.grant_scope(&scoped).await;
+    let mut tickets = Vec::new();
+    for i in 0..60 {
+        let c = if i % 2 == 0 {
+            &scoped
+        } else {
+            &customers[i % 3]
+        };
+        let t = app.create_ticket(c, &format!("ticket {i}")).await;
+        for j in 0..3 {
+            app.comment(
+                if j == 1 { &agent } else { c },
+                &t,
+                &format!("reply {j}"),
+                true,
+            )
+            .await;
+        }
+        tickets.push(t);
+    }
+    for (i, t) in tickets.iter().enumerate().take(40) {
+        let res = app
+            .gql(
+                Some(&agent),
+                "mutation($i: EscalateTicketInput!) { escalateTicket(input: $i) { escalation { id } } }",
+                json!({ "i": { "ticketId": t, "title": format!("bug {i}"), "details": "repro", "priority": "P2" } }),
+            )
+            .await;
+        data(&res);
+    }
+
+    let q1 = "query($n: Int!) { tickets(first: $n) { totalCount nodes { id number subject status
+      requester { name } comments(first: 3, order: NEWEST_FIRST) { nodes { body author { name } } }
+      escalation { status track priority } } } }";
+    let q2 = "query($id: ID!) { ticket(id: $id) { subject requester { name }
+      comments(first: 100) { nodes { body public author { name } } } } }";
+    let q3 = "query($n: Int!) { escalations(first: $n) { nodes { id title
+      tickets(first: 1) { nodes { subject number organization { name } } } } } }";
+    let cases: Vec<(
+        &str,
+        &common::User,
+        &str,
+        serde_json::Value,
+        serde_json::Value,
+    )> = vec![
+        (
+            "Q1 scoped customer",
+            &scoped,
+            q1,
+            json!({ "n": 5 }),
+            json!({ "n": 50 }),
+        ),
+        (
+            "Q1 agent",
+            &agent,
+            q1,
+            json!({ "n": 5 }),
+            json!({ "n": 50 }),
+        ),
+        (
+            "Q2 agent",
+            &agent,
+            q2,
+            json!({ "id": tickets[0] }),
+            json!({ "id": tickets[1] }),
+        ),
+        (
+            "Q3 triage lead",
+            &lead,
+            q3,
+            json!({ "n": 5 }),
+            json!({ "n": 40 }),
+        ),
+    ];
+    for (name, user, query, small, large) in cases {
+        data(&app.gql(Some(user), "{ viewer { id } }", json!({})).await);
+        let mut counts = Vec::new();
+        for vars in [small, large] {
+            // Sixteen at once, as in the benchmark: only the statements are counted.
+            let before = app.statements.load(Ordering::SeqCst);
+            let runs = (0..16).map(|_| app.gql(Some(user), query, vars.clone()));
+            for res in futures_util::future::join_all(runs).await {
+                data(&res);
+            }
+            counts.push(app.statements.load(Ordering::SeqCst) - before);
+        }
+        assert_eq!(
+            counts[0], counts[1],
+            "{name}: statements grew with the page size"
+        );
+        assert_eq!(
+            counts[0] % 16,
+            0,
+            "{name}: {} statements for 16 pages",
+            counts[0]
+        );
+        let per_page = counts[0] / 16;
+        assert!(per_page <= 7, "{name}: {per_page} statements per page");
+    }
+}

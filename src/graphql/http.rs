@@ -307,13 +307,14 @@ async fn run(
         .map(|r| app.metrics.operation_label(r.operation_name.as_deref()))
         .collect();
     let slot = RateSlot::default();
-    let loaders = Arc::new(Loaders::new(&app, &viewer));
     let started = Instant::now();
     let timeout = app.config.request_timeout();
     let run_one = |request: Request| {
-        let (app, viewer, loaders, slot) =
-            (app.clone(), viewer.clone(), loaders.clone(), slot.clone());
+        let (app, viewer, slot) = (app.clone(), viewer.clone(), slot.clone());
         async move {
+            // Per operation: what one operation fetched ahead must not outlive it (a batch
+            // may hold a mutation between two queries).
+            let loaders = Arc::new(Loaders::for_operation(&app, &viewer));
             // The guard, here rather than as an extension: see `schema::build_plain`.
             let request = match guard::admit(&app, Some(&viewer), ip, Some(&slot), request) {
                 Ok(request) => request,

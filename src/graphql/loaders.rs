@@ -39,11 +39,14 @@ macro_rules! loaders {
         pub struct Loaders {
             env: Env,
             delay: std::time::Duration,
+            /// Rows fetched ahead from the query's look-ahead (one GraphQL operation only).
+            primed: Option<Box<Primed>>,
             $($field: std::sync::OnceLock<Box<DataLoader<$loader>>>,)*
         }
 
         impl Loaders {
-            /// Prepares the loaders for one viewer (nothing is allocated until used).
+            /// Prepares the loaders of a long-lived WebSocket connection: nothing is
+            /// allocated until used, and nothing is fetched ahead (it would go stale).
             pub fn new(app: &App, viewer: &Viewer) -> Self {
                 Loaders {
                     env: Env {
@@ -51,7 +54,16 @@ macro_rules! loaders {
                         viewer: viewer.clone(),
                     },
                     delay: std::time::Duration::from_millis(app.config.loader_delay_ms),
+                    primed: None,
                     $($field: std::sync::OnceLock::new(),)*
+                }
+            }
+
+            /// The loaders of one HTTP operation, which may fetch ahead (`prefetch`).
+            pub fn for_operation(app: &App, viewer: &Viewer) -> Self {
+                Loaders {
+                    primed: Some(Box::default()),
+                    ..Self::new(app, viewer)
                 }
             }
 
@@ -89,6 +101,122 @@ loaders! {
     note_items: NoteItemsLoader,
     vote_counts: VoteCountLoader,
     viewer_votes: ViewerVoteLoader,
+}
+
+/// Rows of one kind fetched ahead, by key; `None` records a key looked up and not found
+/// (or not visible), so the resolver does not ask again.
+pub struct PrimedMap<K, V>(std::sync::Mutex<HashMap<K, Option<V>>>);
+
+impl<K, V> Default for PrimedMap<K, V> {
+    fn default() -> Self {
+        PrimedMap(std::sync::Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> PrimedMap<K, V> {
+    fn get(&self, key: &K) -> Option<Option<V>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    /// The keys not primed yet, without duplicates.
+    fn missing(&self, keys: impl IntoIterator<Item = K>) -> Vec<K> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut seen = std::collections::HashSet::new();
+        keys.into_iter()
+            .filter(|k| !map.contains_key(k) && seen.insert(k.clone()))
+            .collect()
+    }
+
+    fn fill(&self, keys: Vec<K>, mut found: HashMap<K, V>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for k in keys {
+            let v = found.remove(&k);
+            map.insert(k, v);
+        }
+    }
+}
+
+/// What one operation fetched ahead: the hot nested fields of ticket and escalation pages.
+/// Filled by the same loader functions (so through the same authorization) as the
+/// DataLoaders, just earlier and all at once: a loader's batch window can close before a
+/// long list has asked for every key (lists yield every 32 items), which split each batch
+/// in two or three statements under load.
+#[derive(Default)]
+pub struct Primed {
+    users: PrimedMap<i64, app_user::Model>,
+    organizations: PrimedMap<i64, organization::Model>,
+    tickets: PrimedMap<i64, ticket::Model>,
+    comment_pages: PrimedMap<(i64, PageArgs), ChildPage<comment::Model>>,
+    ticket_escalations: PrimedMap<i64, escalation::Model>,
+    escalation_tickets: PrimedMap<(i64, PageArgs), ChildPage<escalation_ticket::Model>>,
+}
+
+/// `Loaders::prime_*` and the matching lookups that prefer primed rows.
+macro_rules! primed {
+    ($($prime:ident, $get:ident, $map:ident, $loader:ident, $key:ty, $value:ty, $dl:ident;)*) => {
+        impl Loaders {
+            $(
+                #[doc = concat!("Fetches ahead what `", stringify!($get), "` will be asked for.")]
+                pub async fn $prime(
+                    &self,
+                    keys: impl IntoIterator<Item = $key>,
+                ) -> Result<(), SharedError> {
+                    let Some(primed) = &self.primed else {
+                        return Ok(());
+                    };
+                    let keys = primed.$map.missing(keys);
+                    if keys.is_empty() {
+                        return Ok(());
+                    }
+                    let found = $loader(self.env.clone()).load(&keys).await?;
+                    primed.$map.fill(keys, found);
+                    Ok(())
+                }
+
+                #[doc = concat!("One `", stringify!($value), "`: primed, else through `", stringify!($dl), "`.")]
+                pub async fn $get(&self, key: $key) -> Result<Option<$value>, SharedError> {
+                    if let Some(hit) = self.primed.as_ref().and_then(|p| p.$map.get(&key)) {
+                        return Ok(hit);
+                    }
+                    self.$dl().load_one(key).await
+                }
+            )*
+        }
+    };
+}
+
+primed! {
+    prime_users, user, users, UserLoader, i64, app_user::Model, users;
+    prime_organizations, organization, organizations, OrganizationLoader, i64, organization::Model, organizations;
+    prime_tickets, ticket, tickets, TicketLoader, i64, ticket::Model, tickets;
+    prime_comment_pages, comment_page, comment_pages, CommentPageLoader, (i64, PageArgs), ChildPage<comment::Model>, comment_pages;
+    prime_ticket_escalations, ticket_escalation, ticket_escalations, TicketEscalationLoader, i64, escalation::Model, ticket_escalations;
+    prime_escalation_tickets, escalation_ticket_page, escalation_tickets, EscalationTicketPageLoader, (i64, PageArgs), ChildPage<escalation_ticket::Model>, escalation_tickets;
+}
+
+impl Loaders {
+    /// Many tickets: primed, else in one DataLoader batch.
+    pub async fn tickets_many(
+        &self,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> Result<HashMap<i64, ticket::Model>, SharedError> {
+        let ids: Vec<i64> = ids.into_iter().collect();
+        if let Some(primed) = &self.primed {
+            let hits: Option<Vec<_>> = ids.iter().map(|id| primed.tickets.get(id)).collect();
+            if let Some(hits) = hits {
+                return Ok(ids
+                    .into_iter()
+                    .zip(hits)
+                    .filter_map(|(id, t)| t.map(|t| (id, t)))
+                    .collect());
+            }
+        }
+        self.tickets().load_many(ids).await
+    }
 }
 
 fn by_id<M, F: Fn(&M) -> i64>(rows: Vec<M>, id: F) -> HashMap<i64, M> {

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod node;
+pub mod prefetch;
 pub mod query;
 pub mod rate_limit;
 pub mod schema;

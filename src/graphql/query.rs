@@ -10,6 +10,7 @@ use crate::{
         context::ContextExt,
         ids::{self, Kind},
         node::{self, Node},
+        prefetch,
         types::{
             organization::OrganizationConnection,
             ticket::{Ticket, TicketConnection, TicketFilter, page_args},
@@ -55,6 +56,7 @@ impl TicketQuery {
             page_args(first, after)?,
         )
         .await?;
+        prefetch::tickets(ctx, &prefetch::items(&ctx.look_ahead()), &page.items).await?;
         Ok(TicketConnection(Parts::from(page)))
     }
 
@@ -75,6 +77,7 @@ impl TicketQuery {
                 return Err(AppError::bad_input("give exactly one of `id` and `number`").into());
             }
         };
+        prefetch::tickets(ctx, &[ctx.look_ahead()], std::slice::from_ref(&t)).await?;
         Ok(Some(Ticket(t)))
     }
 

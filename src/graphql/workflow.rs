@@ -13,6 +13,7 @@ use crate::{
         connection::Parts,
         context::ContextExt,
         ids::{self, Kind},
+        prefetch,
         types::{
             enums::{EscalationPriority, EscalationTrack, ReleaseKind},
             escalation::{Escalation, EscalationConnection, EscalationFilter, EscalationUpdate},
@@ -48,6 +49,8 @@ impl WorkflowQuery {
             page_args(first, after)?,
         )
         .await?;
+        let ids: Vec<i64> = page.items.iter().map(|e| e.id).collect();
+        prefetch::escalations(ctx, &prefetch::items(&ctx.look_ahead()), &ids).await?;
         Ok(EscalationConnection(Parts::from(page)))
     }
 

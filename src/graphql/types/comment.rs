@@ -37,12 +37,7 @@ impl Comment {
         self.0.public
     }
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx
-            .loaders()?
-            .users()
-            .load_one(self.0.author_id)
-            .await?
-            .map(User))
+        Ok(ctx.loaders()?.user(self.0.author_id).await?.map(User))
     }
     /// The ticket it was posted on.
     async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Ticket>> {

@@ -143,13 +143,11 @@ impl Escalation {
         let args = page_args(first, after)?;
         let loaders = ctx.loaders()?;
         let page = loaders
-            .escalation_tickets()
-            .load_one((self.0.id, args))
+            .escalation_ticket_page((self.0.id, args))
             .await?
             .unwrap_or_default();
         let found = loaders
-            .tickets()
-            .load_many(page.items.iter().map(|l| l.ticket_id))
+            .tickets_many(page.items.iter().map(|l| l.ticket_id))
             .await?;
         let items = page
             .items

@@ -122,26 +122,20 @@ impl Ticket {
     }
     /// Who opened it.
     async fn requester(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx
-            .loaders()?
-            .users()
-            .load_one(self.0.requester_id)
-            .await?
-            .map(User))
+        Ok(ctx.loaders()?.user(self.0.requester_id).await?.map(User))
     }
     /// The requester's organization.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         Ok(ctx
             .loaders()?
-            .organizations()
-            .load_one(self.0.org_id)
+            .organization(self.0.org_id)
             .await?
             .map(Organization))
     }
     /// The agent working it, if any.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match self.0.assignee_id {
-            Some(id) => Ok(ctx.loaders()?.users().load_one(id).await?.map(User)),
+            Some(id) => Ok(ctx.loaders()?.user(id).await?.map(User)),
             None => Ok(None),
         }
     }
@@ -155,11 +149,7 @@ impl Ticket {
         #[graphql(default)] order: ListOrder,
     ) -> Result<CommentConnection> {
         let args = page_args(first, after)?.newest_first(order == ListOrder::NewestFirst);
-        let page = ctx
-            .loaders()?
-            .comment_pages()
-            .load_one((self.0.id, args))
-            .await?;
+        let page = ctx.loaders()?.comment_page((self.0.id, args)).await?;
         Ok(CommentConnection(Parts::children(
             page,
             args,
@@ -192,8 +182,7 @@ impl Ticket {
     async fn escalation(&self, ctx: &Context<'_>) -> Result<Option<Escalation>> {
         Ok(ctx
             .loaders()?
-            .ticket_escalations()
-            .load_one(self.0.id)
+            .ticket_escalation(self.0.id)
             .await?
             .map(Escalation))
     }
