@@ -27,6 +27,10 @@ cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 2; }
+# Loopback without TLS for all three: node-postgres (PostGraphile) does not negotiate TLS
+# unless told to, while libpq (pgbench) and sqlx would by default, encrypting every row.
+export PGSSLMODE=disable
+case $db in *sslmode=*) ;; *\?*) db="$db&sslmode=disable" ;; *) db="$db?sslmode=disable" ;; esac
 [ -x "$bin" ] || (cd "$root" && cargo build --release)
 export JWT_SECRET=$secret
 q() { psql "$db" -Atqc "$1"; }

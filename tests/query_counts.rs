@@ -33,9 +33,9 @@ async fn statements_for(app: &TestApp, user: &common::User, n: i64) -> usize {
 
 #[tokio::test]
 async fn ticket_page_costs_the_same_for_5_and_50_tickets() {
-    // A roomy batching window: on a loaded CI machine the 1 ms default can split a batch
-    // in two, which would make the count depend on timing rather than on the code.
-    let app = TestApp::spawn_with(|c| c.loader_delay_ms = 25).await;
+    // The default 1 ms batching window: the page's nested rows are fetched ahead, so no
+    // batch can be split by a slow scheduler.
+    let app = TestApp::spawn().await;
     let agent = app.agent().await;
     let mut customers = Vec::new();
     for org in ["acme", "globex", "initech", "umbrella", "hooli"] {
@@ -100,7 +100,8 @@ async fn hot_pages_cost_a_fixed_number_of_statements_under_load() {
         }
         tickets.push(t);
     }
-    for (i, t) in tickets.iter().enumerate().take(40) {
+    // The newest 40: the small pages hold escalated tickets too.
+    for (i, t) in tickets.iter().enumerate().skip(20) {
         let res = app
             .gql(
                 Some(&agent),

@@ -154,26 +154,54 @@ pub async fn list(
     })
 }
 
-/// The escalations (most recent first) linked to each of many tickets: ticket id → escalation
-/// id, for `Ticket.escalation`.
+/// The latest escalation linked to each of many tickets the viewer sees, for
+/// `Ticket.escalation`: ticket id → escalation.
+///
+/// Authorized by `escalation_scope`'s own rule (a customer sees the escalations linked to
+/// tickets they see), applied by joining each link to its ticket under `ticket_scope`:
+/// a primary-key probe per ticket, where `escalation_scope`'s subquery would first list
+/// every ticket in the viewer's scope (20,000 for a large organization, ~5 ms on SQLite).
 pub async fn latest_for_tickets(
     db: &impl ConnectionTrait,
+    v: &Viewer,
     ticket_ids: &[i64],
-) -> AppResult<Vec<(i64, i64)>> {
+) -> AppResult<Vec<(i64, escalation::Model)>> {
     let links = escalation_ticket::Entity::find()
+        .inner_join(ticket::Entity)
         .filter(rows::any_of(
             db.get_database_backend(),
             escalation_ticket::Column::TicketId,
             ticket_ids,
         ))
+        .filter(policy::ticket_scope(db, v).await?)
         .order_by(escalation_ticket::Column::Id, Order::Desc)
         .all(db)
         .await?;
     let mut seen = std::collections::HashSet::new();
-    Ok(links
+    let latest: Vec<(i64, i64)> = links
         .into_iter()
         .filter(|l| seen.insert(l.ticket_id))
         .map(|l| (l.ticket_id, l.escalation_id))
+        .collect();
+    let ids: Vec<i64> = latest.iter().map(|(_, e)| *e).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Visible through the links just checked: no second scope condition.
+    let found: std::collections::HashMap<i64, escalation::Model> = escalation::Entity::find()
+        .filter(rows::any_of(
+            db.get_database_backend(),
+            escalation::Column::Id,
+            &ids,
+        ))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    Ok(latest
+        .into_iter()
+        .filter_map(|(t, e)| found.get(&e).map(|m| (t, m.clone())))
         .collect())
 }
 

@@ -37,12 +37,9 @@ where
         use crate::graphql::context::ContextExt as _;
         match self {
             Total::Query(count) => Ok(count.run(&ctx.app()?.db).await?),
-            Total::Children(kind, parent) => Ok(ctx
-                .loaders()?
-                .counts()
-                .load_one((*kind, *parent))
-                .await?
-                .unwrap_or(0)),
+            Total::Children(kind, parent) => {
+                Ok(ctx.loaders()?.count((*kind, *parent)).await?.unwrap_or(0))
+            }
         }
     }
 }

@@ -153,6 +153,7 @@ pub struct Primed {
     comment_pages: PrimedMap<(i64, PageArgs), ChildPage<comment::Model>>,
     ticket_escalations: PrimedMap<i64, escalation::Model>,
     escalation_tickets: PrimedMap<(i64, PageArgs), ChildPage<escalation_ticket::Model>>,
+    counts: PrimedMap<(Children, i64), u64>,
 }
 
 /// `Loaders::prime_*` and the matching lookups that prefer primed rows.
@@ -196,6 +197,7 @@ primed! {
     prime_comment_pages, comment_page, comment_pages, CommentPageLoader, (i64, PageArgs), ChildPage<comment::Model>, comment_pages;
     prime_ticket_escalations, ticket_escalation, ticket_escalations, TicketEscalationLoader, i64, escalation::Model, ticket_escalations;
     prime_escalation_tickets, escalation_ticket_page, escalation_tickets, EscalationTicketPageLoader, (i64, PageArgs), ChildPage<escalation_ticket::Model>, escalation_tickets;
+    prime_counts, count, counts, ChildCountLoader, (Children, i64), u64, counts;
 }
 
 impl Loaders {
@@ -424,17 +426,12 @@ impl Loader<i64> for TicketEscalationLoader {
     type Value = escalation::Model;
     type Error = SharedError;
     async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
-        let db = &self.0.app.db;
-        let pairs = escalations::latest_for_tickets(db, keys).await?;
-        let ids: Vec<i64> = pairs.iter().map(|(_, e)| *e).collect();
-        let found = by_id(
-            escalations::load_many(db, &self.0.viewer, &ids).await?,
-            |e| e.id,
-        );
-        Ok(pairs
-            .into_iter()
-            .filter_map(|(t, e)| found.get(&e).map(|m| (t, m.clone())))
-            .collect())
+        Ok(
+            escalations::latest_for_tickets(&self.0.app.db, &self.0.viewer, keys)
+                .await?
+                .into_iter()
+                .collect(),
+        )
     }
 }
 

@@ -11,7 +11,11 @@ use entity::ticket;
 
 use crate::{
     domain::page::PageArgs,
-    graphql::{context::ContextExt, loaders::Loaders, types::ticket::page_args},
+    graphql::{
+        context::ContextExt,
+        loaders::{Children, Loaders},
+        types::ticket::page_args,
+    },
 };
 
 /// The item selections of a connection: `nodes { … }` and `edges { node { … } }`.
@@ -103,6 +107,16 @@ pub async fn tickets(
         }
         Ok::<_, async_graphql::Error>(())
     };
+    let comment_counts = async {
+        if comment_fields
+            .iter()
+            .any(|c| c.field("totalCount").exists())
+        {
+            let keys = ids.iter().map(|id| (Children::TicketComments, *id));
+            loaders.prime_counts(keys).await?;
+        }
+        Ok::<_, async_graphql::Error>(())
+    };
     let organizations = async {
         if any(nodes, "organization") {
             loaders
@@ -111,7 +125,8 @@ pub async fn tickets(
         }
         Ok::<_, async_graphql::Error>(())
     };
-    let (authors, (), ()) = futures_util::try_join!(comments, escalations, organizations)?;
+    let (authors, (), (), ()) =
+        futures_util::try_join!(comments, escalations, comment_counts, organizations)?;
 
     let mut people = authors;
     if any(nodes, "requester") {
