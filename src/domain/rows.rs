@@ -47,7 +47,7 @@ pub fn any_of(backend: DbBackend, col: impl ColumnTrait, ids: &[i64]) -> SimpleE
             Expr::cust_with_values(
                 format!(
                     r#""{}"."{}" = ANY(CAST($1 AS BIGINT[]))"#,
-                    col.entity_name().to_string(),
+                    col.entity_name(),
                     col.as_str()
                 ),
                 [array],
