@@ -132,6 +132,13 @@ async fn the_scale_seed_is_deterministic() {
         let n = count(&one, &format!("SELECT COUNT(*) AS n FROM \"{table}\"")).await;
         assert_eq!(n as usize, summary.rows(table), "{table}");
     }
+    // The ticket tally (bulk-built on PostgreSQL, by its triggers on SQLite) agrees; its
+    // trigger is back on afterwards (below).
+    let stale = "SELECT COUNT(*) AS n FROM ticket_tally tt WHERE n <> \
+                 (SELECT COUNT(*) FROM ticket t WHERE t.org_id = tt.org_id AND t.status = tt.status)";
+    assert_eq!(count(&one, stale).await, 0);
+    let tallied = "SELECT CAST(SUM(n) AS BIGINT) AS n FROM ticket_tally";
+    assert_eq!(count(&one, tallied).await as usize, summary.rows("ticket"));
 
     let (a, b, c) = (
         fingerprint(&one).await,
@@ -145,6 +152,13 @@ async fn the_scale_seed_is_deterministic() {
     assert!(
         err.to_string().contains("fresh database"),
         "refuses a seeded database: {err}"
+    );
+
+    let customer = one.customer("late-comer").await;
+    one.create_ticket(&customer, "after the seed").await;
+    assert_eq!(
+        count(&one, tallied).await as usize,
+        summary.rows("ticket") + 1
     );
 }
 
