@@ -167,7 +167,14 @@ if [ -n "${BENCH_SQLITE_DIR:-}" ]; then
 fi
 
 # --- W1: createTicket and addComment from many customers at once ---------------------------
+# On a copy of the database, so the writes never change what the next run's Q1–Q3 read.
 if [[ " $only " == *" w1 "* ]]; then
+  src_name=$(q "select current_database()")
+  w1_name=${src_name}_w1
+  admin=${db/\/$src_name/\/postgres}
+  psql "$admin" -qc "drop database if exists $w1_name with (force)" -c "create database $w1_name template $src_name"
+  trap 'cleanup; psql "$admin" -qc "drop database if exists $w1_name with (force)"' EXIT
+  db=${db/\/$src_name/\/$w1_name}
   python3 - "$work/w1.txt" "$db" "$bin" <<'PY'
 import json, subprocess, sys, base64
 out, db, binary = sys.argv[1:4]
