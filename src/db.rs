@@ -33,8 +33,13 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .foreign_keys(true)
         });
     } else {
+        // Ping a pooled connection before use only if it sat idle: a ping before every
+        // checkout was a second round trip per statement under load, while a connection
+        // idle long enough to have been dropped (a restarted server, a proxy's timeout)
+        // is still checked before a request relies on it.
         opts.max_connections(config.db_pool.max(2))
             .min_connections(1)
+            .test_before_acquire_if_idle_for(Duration::from_secs(1))
             .statement_timeout(config.db_timeout());
     }
     Database::connect(opts)
