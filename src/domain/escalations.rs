@@ -173,6 +173,13 @@ pub async fn latest_for_tickets(
             escalation_ticket::Column::TicketId,
             ticket_ids,
         ))
+        // Also on the ticket side: a generic plan otherwise merge-joins against every
+        // ticket in scope instead of probing these.
+        .filter(rows::any_of(
+            db.get_database_backend(),
+            ticket::Column::Id,
+            ticket_ids,
+        ))
         .filter(policy::ticket_scope(db, v).await?)
         .order_by(escalation_ticket::Column::Id, Order::Desc)
         .all(db)
