@@ -88,10 +88,30 @@ pub fn sql_err(err: DbErr) -> AppError {
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
             AppError::BadInput("a referenced item does not exist".into())
         }
+        _ if lost_a_race(&err) => {
+            AppError::Conflict("this is being changed by others right now; try again".into())
+        }
         _ => match err {
             DbErr::RecordNotFound(_) => AppError::NotFound,
             other => AppError::Internal(other.into()),
         },
+    }
+}
+
+/// PostgreSQL aborted the transaction to break a deadlock (`40P01`) or a serialization
+/// conflict (`40001`): nothing was written, and trying again is the remedy.
+fn lost_a_race(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let runtime = match err {
+        DbErr::Exec(e) | DbErr::Query(e) | DbErr::Conn(e) => e,
+        _ => return false,
+    };
+    match runtime {
+        RuntimeErr::SqlxError(e) => match e.as_ref() {
+            sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("40P01" | "40001")),
+            _ => false,
+        },
+        _ => false,
     }
 }
 

@@ -35,9 +35,15 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$",
-    "CREATE TRIGGER ticket_tally_insert_delete AFTER INSERT OR DELETE ON ticket
+    // Deferred to commit: a transaction then takes its tally locks after all its ticket
+    // locks, so one that changes several tickets (an escalation's effect on its linked
+    // tickets) cannot hold a tally row while waiting for a ticket another transaction holds
+    // while waiting for that tally row.
+    "CREATE CONSTRAINT TRIGGER ticket_tally_insert_delete AFTER INSERT OR DELETE ON ticket
+     DEFERRABLE INITIALLY DEFERRED
      FOR EACH ROW EXECUTE FUNCTION ticket_tally_track()",
-    "CREATE TRIGGER ticket_tally_update AFTER UPDATE OF status, org_id ON ticket
+    "CREATE CONSTRAINT TRIGGER ticket_tally_update AFTER UPDATE OF status, org_id ON ticket
+     DEFERRABLE INITIALLY DEFERRED
      FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status
                         OR OLD.org_id IS DISTINCT FROM NEW.org_id)
      EXECUTE FUNCTION ticket_tally_track()",
