@@ -74,37 +74,51 @@ fn nothing() -> Condition {
     Condition::any()
 }
 
+/// Which tickets the viewer sees: the one rule, which `ticket_scope` applies to ticket rows
+/// and `ticket_tally_scope` to the ticket tally.
+enum TicketReach {
+    All,
+    Organization(i64),
+    Own(i64),
+    Nothing,
+}
+
+async fn ticket_reach(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<TicketReach> {
+    Ok(match v {
+        Viewer::User(a) if is_staff(a.role) => TicketReach::All,
+        Viewer::User(a) => match a.org_id {
+            Some(org) if has_org_scope(db, a).await? => TicketReach::Organization(org),
+            _ => TicketReach::Own(a.id),
+        },
+        Viewer::Anonymous => TicketReach::Nothing,
+    })
+}
+
 /// Every ticket read starts from this: lists, by id, by number, `node`, nested fields,
 /// counts and events.
 pub async fn ticket_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
-    Ok(match v {
-        Viewer::User(a) if is_staff(a.role) => Condition::all(),
-        Viewer::User(a) => match a.org_id {
-            Some(org) if has_org_scope(db, a).await? => {
-                Condition::all().add(ticket::Column::OrgId.eq(org))
-            }
-            _ => Condition::all().add(ticket::Column::RequesterId.eq(a.id)),
-        },
-        Viewer::Anonymous => nothing(),
+    Ok(match ticket_reach(db, v).await? {
+        TicketReach::All => Condition::all(),
+        TicketReach::Organization(org) => Condition::all().add(ticket::Column::OrgId.eq(org)),
+        TicketReach::Own(id) => Condition::all().add(ticket::Column::RequesterId.eq(id)),
+        TicketReach::Nothing => nothing(),
     })
 }
 
 /// `ticket_scope` over the ticket tally's (organization, status) rows, where the tally can
-/// express it: staff, and customers with organization scope. `None` for the rest (a
-/// customer's own tickets), which must be counted from the tickets themselves.
+/// express it. `None` for a customer's own tickets, which the tally does not split out:
+/// they are counted from the tickets themselves.
 pub async fn ticket_tally_scope(
     db: &impl ConnectionTrait,
     v: &Viewer,
 ) -> AppResult<Option<Condition>> {
-    Ok(match v {
-        Viewer::User(a) if is_staff(a.role) => Some(Condition::all()),
-        Viewer::User(a) => match a.org_id {
-            Some(org) if has_org_scope(db, a).await? => {
-                Some(Condition::all().add(ticket_tally::Column::OrgId.eq(org)))
-            }
-            _ => None,
-        },
-        Viewer::Anonymous => Some(nothing()),
+    Ok(match ticket_reach(db, v).await? {
+        TicketReach::All => Some(Condition::all()),
+        TicketReach::Organization(org) => {
+            Some(Condition::all().add(ticket_tally::Column::OrgId.eq(org)))
+        }
+        TicketReach::Own(_) => None,
+        TicketReach::Nothing => Some(nothing()),
     })
 }
 

@@ -59,6 +59,16 @@ fn pages_asked(field: &Lookahead<'_>) -> Vec<PageArgs> {
     out
 }
 
+/// (parent, page) for every parent and every page the selections of a paginated child
+/// field ask for.
+fn page_keys(fields: &[Lookahead<'_>], parents: &[i64]) -> Vec<(i64, PageArgs)> {
+    fields
+        .iter()
+        .flat_map(pages_asked)
+        .flat_map(|args| parents.iter().map(move |id| (*id, args)))
+        .collect()
+}
+
 fn any(nodes: &[Lookahead<'_>], field: &str) -> bool {
     nodes.iter().any(|n| n.field(field).exists())
 }
@@ -76,11 +86,7 @@ pub async fn tickets(
     let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
 
     let comment_fields: Vec<Lookahead<'_>> = nodes.iter().map(|n| n.field("comments")).collect();
-    let comment_pages: Vec<(i64, PageArgs)> = comment_fields
-        .iter()
-        .flat_map(pages_asked)
-        .flat_map(|args| ids.iter().map(move |id| (*id, args)))
-        .collect();
+    let comment_pages = page_keys(&comment_fields, &ids);
     let comment_nodes: Vec<Lookahead<'_>> = comment_fields.iter().flat_map(items).collect();
     let wants_authors = any(&comment_nodes, "author");
 
@@ -146,11 +152,7 @@ pub async fn tickets(
 pub async fn escalations(ctx: &Context<'_>, nodes: &[Lookahead<'_>], ids: &[i64]) -> Result<()> {
     let loaders: &Loaders = ctx.loaders()?;
     let ticket_fields: Vec<Lookahead<'_>> = nodes.iter().map(|n| n.field("tickets")).collect();
-    let keys: Vec<(i64, PageArgs)> = ticket_fields
-        .iter()
-        .flat_map(pages_asked)
-        .flat_map(|args| ids.iter().map(move |id| (*id, args)))
-        .collect();
+    let keys = page_keys(&ticket_fields, ids);
     if keys.is_empty() {
         return Ok(());
     }
