@@ -6,10 +6,12 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    app::{self, App, Server},
+    app::App,
     auth::{Claims, Keys, viewer::parse_role},
     config::Config,
-    db, graphql, seed,
+    db, graphql,
+    http::{self, Server},
+    seed,
 };
 
 /// tier3: a GraphQL API for support desks built around Tier 3 escalations.
@@ -33,7 +35,7 @@ pub enum Command {
     Schema,
     /// Mint a development token with the configured key.
     Token(TokenArgs),
-    /// Load demo data.
+    /// Load demo data (`--demo`, the default) or a benchmark data set (`--scale N`).
     Seed(SeedArgs),
 }
 
@@ -60,20 +62,42 @@ pub struct TokenArgs {
     pub ttl: Duration,
 }
 
-/// What to seed.
+/// What to seed: one of `--demo` (the default when neither is given) or `--scale`.
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// A small realistic data set for trying the API in GraphiQL (the default).
-    #[arg(long, default_value_t = true)]
+    /// A small realistic data set for trying the API in GraphiQL.
+    #[arg(long, conflicts_with = "scale")]
     pub demo: bool,
-    /// Instead, a benchmark data set into an empty database: at 1, 200 organizations,
-    /// 20,000 users, 200,000 tickets, about a million comments, 20,000 escalations, releases
-    /// with notes (counts scale linearly; fractions allowed, e.g. 0.01).
+    /// A benchmark data set into an empty database: at 1, 200 organizations, 20,000 users,
+    /// 200,000 tickets, about a million comments, 20,000 escalations, releases with notes
+    /// (counts scale linearly; fractions allowed, e.g. 0.01).
     #[arg(long)]
     pub scale: Option<f64>,
     /// Random seed of `--scale`: the same seed gives the same rows.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, requires = "scale")]
     pub seed: u64,
+}
+
+impl SeedArgs {
+    /// The data set asked for.
+    pub fn data_set(&self) -> DataSet {
+        match self.scale {
+            Some(scale) => DataSet::Scale {
+                scale,
+                seed: self.seed,
+            },
+            None => DataSet::Demo,
+        }
+    }
+}
+
+/// A data set `tier3 seed` can write.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DataSet {
+    /// A few organizations, users and tickets in every status, for trying the API.
+    Demo,
+    /// The deterministic benchmark data set at a scale.
+    Scale { scale: f64, seed: u64 },
 }
 
 /// Runs the parsed command line.
@@ -98,11 +122,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", mint(&config, &args)?);
             Ok(())
         }
-        Command::Seed(SeedArgs {
-            scale: Some(scale),
-            seed,
-            ..
-        }) => {
+        Command::Seed(args) => seed_data(config, args.data_set()).await,
+    }
+}
+
+async fn seed_data(config: Config, data: DataSet) -> anyhow::Result<()> {
+    match data {
+        DataSet::Scale { scale, seed } => {
             let conn = db::connect(&config).await?;
             db::migrate(&conn).await?;
             let summary = seed::scale::run(&conn, scale, seed).await?;
@@ -113,7 +139,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Seed(_) => {
+        DataSet::Demo => {
             let app = App::build(config).await?;
             seed::demo(&app).await
         }
@@ -129,7 +155,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%addr, "tier3 listening; GraphiQL at http://{addr}/graphql");
     let token = app.shutdown.clone();
     tokio::spawn(async move {
-        app::shutdown_signal().await;
+        http::shutdown_signal().await;
         tracing::info!("shutting down");
         token.cancel();
     });

@@ -1,9 +1,69 @@
-//! Errors as types: every failure a client can see maps to one DESIGN.md code.
+//! Errors as types: every failure a client can see maps to one [`ErrorCode`].
 
 use sea_orm::{DbErr, SqlErr, TransactionError};
 
 /// Result alias used across the crate.
 pub type AppResult<T> = Result<T, AppError>;
+
+/// The `extensions.code` of every error a client can see: the API's whole vocabulary of
+/// failure (docs/API.md lists when each is used). The one place these names are spelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    BadUserInput,
+    InvalidTransition,
+    Conflict,
+    RateLimited,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    /// Every code, in the order the API documents them.
+    pub const ALL: [ErrorCode; 8] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::BadUserInput,
+        ErrorCode::InvalidTransition,
+        ErrorCode::Conflict,
+        ErrorCode::RateLimited,
+        ErrorCode::InternalServerError,
+    ];
+
+    /// The name on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::InvalidTransition => "INVALID_TRANSITION",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The code a wire name stands for, if it is one of ours.
+    pub fn parse(name: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Tests pin codes by their wire names.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// Everything that can go wrong in a request, by what the client should learn of it.
 #[derive(Debug, thiserror::Error)]
@@ -39,17 +99,17 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// The `extensions.code` DESIGN.md names for this error.
-    pub fn code(&self) -> &'static str {
+    /// The code a client sees for this error.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AppError::NotFound => "NOT_FOUND",
-            AppError::Forbidden(_) => "FORBIDDEN",
-            AppError::BadInput(_) => "BAD_USER_INPUT",
-            AppError::InvalidTransition { .. } => "INVALID_TRANSITION",
-            AppError::Conflict(_) => "CONFLICT",
-            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
-            AppError::RateLimited => "RATE_LIMITED",
-            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+            AppError::NotFound => ErrorCode::NotFound,
+            AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::BadInput(_) => ErrorCode::BadUserInput,
+            AppError::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            AppError::RateLimited => ErrorCode::RateLimited,
+            AppError::Internal(_) => ErrorCode::InternalServerError,
         }
     }
 
@@ -135,7 +195,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_variant_has_its_design_code() {
+    fn codes_round_trip_through_their_wire_names() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
+        }
+        assert_eq!(ErrorCode::parse("TEAPOT"), None);
+    }
+
+    #[test]
+    fn every_variant_has_its_code() {
         let cases = [
             (AppError::NotFound, "NOT_FOUND"),
             (AppError::forbidden("x"), "FORBIDDEN"),

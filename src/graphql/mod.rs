@@ -1,12 +1,11 @@
-//! The GraphQL layer: thin resolvers over the domain.
+//! The GraphQL layer: the schema's types and roots, thin resolvers over the domain, the
+//! loaders that batch domain reads, connections and global ids. Knows nothing of HTTP: the
+//! edge (`crate::http`) runs operations on the schema built here.
 
 pub mod connection;
 pub mod context;
 pub mod error;
-pub mod guard;
-pub mod http;
 pub mod ids;
-pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod node;
@@ -17,6 +16,5 @@ pub mod schema;
 pub mod subscription;
 pub mod types;
 pub mod workflow;
-pub mod ws;
 
-pub use schema::{AppSchema, build, sdl};
+pub use schema::{AppSchema, sdl};

@@ -1,10 +1,8 @@
 //! Building the schema (no runtime data attached, so `tier3 schema` needs no database).
 
-use async_graphql::{MergedObject, Schema};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 use crate::graphql::{
-    error::ErrorCodes,
-    guard::Guard,
     mutation::TicketMutation,
     query::TicketQuery,
     rate_limit::RateLimitQuery,
@@ -23,22 +21,13 @@ pub struct Mutation(TicketMutation, WorkflowMutation);
 /// The tier3 schema type.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// Builds the schema with its guard (cost and rate limits, see `graphql::guard`) and its
-/// error-code extension: what WebSocket operations run on.
-pub fn build() -> AppSchema {
+/// The schema's builder, with no runtime data and no extensions: the edge adds what each
+/// transport needs (see `crate::http::Schemas`).
+pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
-        .extension(ErrorCodes)
-        .extension(Guard)
-        .finish()
-}
-
-/// The same schema without extensions, for HTTP: the handler guards each request and stamps
-/// error codes on the whole response itself, so no field pays for an extension chain.
-pub fn build_plain() -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), Subscription).finish()
 }
 
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
-    build().sdl()
+    builder().finish().sdl()
 }

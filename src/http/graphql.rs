@@ -1,4 +1,4 @@
-//! GraphQL over HTTP (the GraphQL-over-HTTP spec), GraphiQL, health and readiness.
+//! GraphQL over HTTP (the GraphQL-over-HTTP spec) and GraphiQL.
 //!
 //! `POST /graphql` takes `application/json` (a request or a batch array) or
 //! `application/graphql`; `GET /graphql?query=…` runs queries only. Responses are
@@ -8,7 +8,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Request, ServerError,
+    BatchRequest, BatchResponse, Request,
     http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
@@ -20,13 +20,16 @@ use axum::{
 };
 
 use crate::{
-    app::App,
-    auth::{Viewer, edge},
-    error::AppError,
-    graphql::{
-        guard::{self, ClientIp, RateSlot},
-        limits::{self, Refusal},
-        loaders::Loaders,
+    auth::Viewer,
+    error::{AppError, ErrorCode},
+    graphql::{error, loaders::Loaders},
+    http::{
+        Edge,
+        admission::{
+            ClientIp, Limit, RateSlot, Refusal, guard,
+            limits::{self, LimitExceeded},
+        },
+        identity,
     },
     ratelimit::RateStatus,
 };
@@ -85,22 +88,9 @@ fn client_ip(request: &axum::extract::Request) -> Option<ClientIp> {
         .map(|ConnectInfo(addr)| ClientIp(addr.ip()))
 }
 
-/// Authenticates at the edge, before any body is read.
-async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Viewer, AppError> {
-    let auth = match headers.get(header::AUTHORIZATION).map(|h| h.to_str()) {
-        None => None,
-        Some(Ok(value)) => Some(value),
-        Some(Err(_)) => {
-            return Err(AppError::Unauthenticated(
-                "the Authorization header is not valid text".into(),
-            ));
-        }
-    };
-    edge::viewer_from_header(app, auth).await
-}
-
 /// `GET /graphql`: a query from the URL, or GraphiQL for a browser.
-pub async fn graphql_get(State(app): State<App>, request: axum::extract::Request) -> Response {
+pub async fn graphql_get(State(edge): State<Edge>, request: axum::extract::Request) -> Response {
+    let app = &edge.app;
     let media = MediaType::negotiate(request.headers());
     let params: Vec<(String, String)> = match request.uri().query() {
         None => Vec::new(),
@@ -168,18 +158,19 @@ pub async fn graphql_get(State(app): State<App>, request: axum::extract::Request
         }
     }
     let ip = client_ip(&request);
-    let viewer = match authenticate(&app, request.headers()).await {
+    let viewer = match identity::viewer_from_headers(app, request.headers()).await {
         Ok(v) => v,
         Err(err) => return error_response(err, media),
     };
-    run(app, viewer, ip, BatchRequest::Single(gql), media).await
+    run(&edge, viewer, ip, BatchRequest::Single(gql), media).await
 }
 
 /// `POST /graphql`: authenticate (before the body is even read), then read, parse and run
 /// the request or batch.
-pub async fn graphql_post(State(app): State<App>, request: axum::extract::Request) -> Response {
+pub async fn graphql_post(State(edge): State<Edge>, request: axum::extract::Request) -> Response {
+    let app = &edge.app;
     let media = MediaType::negotiate(request.headers());
-    let viewer = match authenticate(&app, request.headers()).await {
+    let viewer = match identity::viewer_from_headers(app, request.headers()).await {
         Ok(v) => v,
         Err(err) => return error_response(err, media),
     };
@@ -216,11 +207,11 @@ pub async fn graphql_post(State(app): State<App>, request: axum::extract::Reques
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return too_large(&app, max, media);
+        return too_large(&edge, max, media);
     }
     let body = match axum::body::to_bytes(request.into_body(), max).await {
         Ok(body) => body,
-        Err(_) => return too_large(&app, max, media),
+        Err(_) => return too_large(&edge, max, media),
     };
     let batch = if graphql_document {
         match std::str::from_utf8(&body) {
@@ -249,9 +240,9 @@ pub async fn graphql_post(State(app): State<App>, request: axum::extract::Reques
     };
     let max_batch = app.config.limits.max_batch;
     if size > max_batch {
-        app.metrics.refused("batch");
-        let refusal = Refusal::Limit(limits::LimitExceeded {
-            limit: "batch",
+        app.metrics.refused(Limit::Batch.as_str());
+        let refusal = Refusal::Limit(LimitExceeded {
+            limit: Limit::Batch,
             max: max_batch,
             actual: size,
         });
@@ -261,13 +252,13 @@ pub async fn graphql_post(State(app): State<App>, request: axum::extract::Reques
     if empty {
         return error_response(AppError::bad_input("the request has no `query`"), media);
     }
-    run(app, viewer, ip, batch, media).await
+    run(&edge, viewer, ip, batch, media).await
 }
 
-fn too_large(app: &App, max: usize, media: MediaType) -> Response {
-    app.metrics.refused("body");
-    let refusal = Refusal::Limit(limits::LimitExceeded {
-        limit: "body",
+fn too_large(edge: &Edge, max: usize, media: MediaType) -> Response {
+    edge.app.metrics.refused(Limit::Body.as_str());
+    let refusal = Refusal::Limit(LimitExceeded {
+        limit: Limit::Body,
         max,
         actual: max + 1,
     });
@@ -282,7 +273,7 @@ fn refusal_response(refusal: &Refusal, status: StatusCode, media: MediaType) -> 
     let err = guard::refusal_error(refusal);
     let mut message = refusal.to_string();
     if let Refusal::Limit(l) = refusal
-        && l.limit == "body"
+        && l.limit == Limit::Body
     {
         message = format!(
             "the request body is larger than the limit of {} bytes",
@@ -296,12 +287,13 @@ fn refusal_response(refusal: &Refusal, status: StatusCode, media: MediaType) -> 
 
 /// Runs a (batch) request for a viewer and answers it.
 async fn run(
-    app: App,
+    edge: &Edge,
     viewer: Viewer,
     ip: Option<ClientIp>,
     batch: BatchRequest,
     media: MediaType,
 ) -> Response {
+    let app = &edge.app;
     let operations: Vec<String> = batch
         .iter()
         .map(|r| app.metrics.operation_label(r.operation_name.as_deref()))
@@ -310,15 +302,20 @@ async fn run(
     let started = Instant::now();
     let timeout = app.config.request_timeout();
     let run_one = |request: Request| {
-        let (app, viewer, slot) = (app.clone(), viewer.clone(), slot.clone());
+        let (viewer, slot) = (viewer.clone(), slot.clone());
         async move {
             // Per operation: what one operation fetched ahead must not outlive it (a batch
             // may hold a mutation between two queries).
-            let loaders = Arc::new(Loaders::for_operation(&app, &viewer));
-            // The guard, here rather than as an extension: see `schema::build_plain`.
-            let request = match guard::admit(&app, Some(&viewer), ip, Some(&slot), request) {
+            let loaders = Arc::new(Loaders::for_operation(app, &viewer));
+            // Admission here rather than as an extension: see `Schemas::http`.
+            let request = match edge
+                .admission
+                .admit(Some(&viewer), ip, Some(&slot), request)
+            {
                 Ok(request) => request,
-                Err(err) => return stamp(async_graphql::Response::from_errors(vec![err])),
+                Err(err) => {
+                    return error::finish(async_graphql::Response::from_errors(vec![err]));
+                }
             };
             let mut request = request
                 .data(app.clone())
@@ -328,7 +325,7 @@ async fn run(
             if let Some(ip) = ip {
                 request = request.data(ip);
             }
-            stamp(app.schema.execute(request).await)
+            error::finish(edge.schemas.http.execute(request).await)
         }
     };
     let execution = async {
@@ -360,12 +357,17 @@ async fn run(
         BatchResponse::Batch(rs) => rs.iter().collect(),
     };
     for (resp, op) in responses.iter().zip(&operations) {
-        let outcome = resp.errors.first().map_or("ok", error_code);
+        let outcome = resp
+            .errors
+            .first()
+            .map_or("ok", |e| error::code_of(e).as_str());
         app.metrics.observe(op, outcome, took);
     }
-    let rate_limited = responses
-        .iter()
-        .any(|r| r.errors.iter().any(|e| error_code(e) == "RATE_LIMITED"));
+    let rate_limited = responses.iter().any(|r| {
+        r.errors
+            .iter()
+            .any(|e| error::code_of(e) == ErrorCode::RateLimited)
+    });
     // A request error (nothing ran: parse, validation, limits) has no data at all.
     let request_error = |r: &async_graphql::Response| {
         matches!(r.data, async_graphql::Value::Null) && !r.errors.is_empty()
@@ -395,38 +397,6 @@ async fn run(
         rate_headers(headers, &status, rate_limited);
     }
     resp
-}
-
-fn error_code(err: &ServerError) -> &'static str {
-    const CODES: [&str; 8] = [
-        "UNAUTHENTICATED",
-        "FORBIDDEN",
-        "NOT_FOUND",
-        "BAD_USER_INPUT",
-        "INVALID_TRANSITION",
-        "CONFLICT",
-        "RATE_LIMITED",
-        "INTERNAL_SERVER_ERROR",
-    ];
-    let code = err
-        .extensions
-        .as_ref()
-        .and_then(|e| e.get("code"))
-        .and_then(|v| match v {
-            async_graphql::Value::String(s) => Some(s.as_str()),
-            _ => None,
-        });
-    CODES
-        .iter()
-        .find(|c| Some(**c) == code)
-        .copied()
-        .unwrap_or("BAD_USER_INPUT")
-}
-
-/// What the `ErrorCodes` extension does on WebSockets: a code on every error, failed root
-/// fields present as `null`.
-fn stamp(resp: async_graphql::Response) -> async_graphql::Response {
-    crate::graphql::error::null_failed_roots(crate::graphql::error::stamp_codes(resp))
 }
 
 /// GitHub-style rate-limit headers, and `Retry-After` on a refusal.
@@ -465,7 +435,7 @@ pub fn error_response(err: AppError, media: MediaType) -> Response {
         _ => StatusCode::BAD_REQUEST,
     };
     let body = serde_json::json!({
-        "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }],
+        "errors": [{ "message": err.to_string(), "extensions": { "code": err.code().as_str() } }],
     });
     let mut resp = json_response(status, media, body);
     if status == StatusCode::UNAUTHORIZED {
@@ -496,32 +466,4 @@ pub async fn method_not_allowed(method: Method) -> Response {
     resp.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     resp
-}
-
-/// `GET /healthz`: the process is up.
-pub async fn healthz() -> &'static str {
-    "ok"
-}
-
-/// `GET /readyz`: the database answers (within a second).
-pub async fn readyz(State(app): State<App>) -> Response {
-    let ping = tokio::time::timeout(std::time::Duration::from_secs(1), crate::db::ping(&app.db));
-    if matches!(ping.await, Ok(true)) && !app.shutdown.is_cancelled() {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready").into_response()
-    }
-}
-
-/// `GET /metrics`: Prometheus text exposition.
-pub async fn metrics(State(app): State<App>) -> Response {
-    let body = app.metrics.render(&app.db, app.bus.active_feeds());
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        body,
-    )
-        .into_response()
 }

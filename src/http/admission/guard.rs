@@ -1,5 +1,6 @@
-//! The door every operation passes, over HTTP and WebSocket alike: cost limits, then the rate
-//! limit, then introspection policy, all before validation, resolvers or SQL.
+//! Admitting one operation: cost limits, then the rate limit, then introspection policy.
+//! HTTP calls [`Admission::admit`] directly; WebSocket operations reach it through the
+//! [`Guard`] extension.
 
 use std::{
     any::{Any, TypeId},
@@ -13,9 +14,13 @@ use async_graphql::{
 };
 
 use crate::{
-    app::App,
     auth::Viewer,
-    graphql::limits::{self, Refusal},
+    error::ErrorCode,
+    graphql::error::coded,
+    http::admission::{
+        Admission,
+        limits::{self, Refusal},
+    },
     ratelimit::{Caller, RateStatus},
 };
 
@@ -69,15 +74,12 @@ fn has_nul(value: &async_graphql::Value) -> bool {
 
 /// A limit refusal as a coded error naming the limit.
 pub fn refusal_error(refusal: &Refusal) -> ServerError {
-    let mut err = ServerError::new(refusal.to_string(), None);
-    let mut ext = async_graphql::ErrorExtensionValues::default();
-    ext.set("code", "BAD_USER_INPUT");
-    if let Refusal::Limit(l) = refusal {
-        ext.set("limit", l.limit);
+    let mut err = coded(refusal.to_string(), ErrorCode::BadUserInput);
+    if let (Refusal::Limit(l), Some(ext)) = (refusal, err.extensions.as_mut()) {
+        ext.set("limit", l.limit.as_str());
         ext.set("max", l.max as u64);
         ext.set("actual", l.actual as u64);
     }
-    err.extensions = Some(ext);
     err
 }
 
@@ -91,74 +93,77 @@ pub fn rate_limited_error(status: &RateStatus) -> ServerError {
         status.retry_after_secs()
     );
     let err = async_graphql::Error::new(message).extend_with(|_, ext| {
-        ext.set("code", "RATE_LIMITED");
+        ext.set("code", ErrorCode::RateLimited);
         ext.set("retryAfter", status.retry_after_secs());
         ext.set("resetAt", status.reset_at.to_rfc3339());
     });
     err.into_server_error(async_graphql::Pos::default())
 }
 
-/// Admits one request: cost limits, the rate limit and introspection policy, before
-/// validation, resolvers or SQL. HTTP calls it directly (its schema carries no extensions,
-/// so no per-field extension chain); WebSocket operations reach it through [`Guard`].
-pub fn admit(
-    app: &App,
-    viewer: Option<&Viewer>,
-    ip: Option<ClientIp>,
-    slot: Option<&RateSlot>,
-    mut request: Request,
-) -> ServerResult<Request> {
-    let limits = &app.config.limits;
-    let refuse = |refusal: Refusal| {
-        if let Refusal::Limit(l) = &refusal {
-            app.metrics.refused(l.limit);
+impl Admission {
+    /// Admits one request: cost limits, the rate limit and introspection policy, before
+    /// validation, resolvers or SQL. HTTP calls it directly (its schema carries no
+    /// extensions, so no per-field extension chain); WebSocket operations reach it through
+    /// [`Guard`].
+    pub fn admit(
+        &self,
+        viewer: Option<&Viewer>,
+        ip: Option<ClientIp>,
+        slot: Option<&RateSlot>,
+        mut request: Request,
+    ) -> ServerResult<Request> {
+        let limits = &self.limits;
+        let refuse = |refusal: Refusal| {
+            if let Refusal::Limit(l) = &refusal {
+                self.metrics.refused(l.limit.as_str());
+            }
+            refusal_error(&refusal)
+        };
+        limits::check_text(&request.query).map_err(refuse)?;
+        // PostgreSQL cannot store NUL in text: refuse it up front as bad input, on every database.
+        if request.query.contains('\0') || request.variables.values().any(has_nul) {
+            return Err(refusal_error(&Refusal::Argument(
+                "text may not contain NUL (U+0000) characters".into(),
+            )));
         }
-        refusal_error(&refusal)
-    };
-    limits::check_text(&request.query).map_err(refuse)?;
-    // PostgreSQL cannot store NUL in text: refuse it up front as bad input, on every database.
-    if request.query.contains('\0') || request.variables.values().any(has_nul) {
-        return Err(refusal_error(&Refusal::Argument(
-            "text may not contain NUL (U+0000) characters".into(),
-        )));
-    }
-    let doc = async_graphql::parser::parse_query(&request.query)?;
-    let cost = limits::check_document(
-        &doc,
-        request.operation_name.as_deref(),
-        &request.variables,
-        limits,
-        app.config.http.introspection,
-    )
-    .map_err(refuse)?;
-    request.set_parsed_query(doc);
+        let doc = async_graphql::parser::parse_query(&request.query)?;
+        let cost = limits::check_document(
+            &doc,
+            request.operation_name.as_deref(),
+            &request.variables,
+            limits,
+            self.introspection,
+        )
+        .map_err(refuse)?;
+        request.set_parsed_query(doc);
 
-    let caller = match viewer.and_then(Viewer::actor) {
-        Some(actor) => Some(Caller::User(actor.id)),
-        None => ip.map(|ip| Caller::Ip(ip.0)),
-    };
-    if let Some(caller) = caller {
-        match app.rate.charge(caller, cost.points()) {
-            Ok(Some(status)) => {
-                if let Some(slot) = slot {
-                    slot.set(status);
+        let caller = match viewer.and_then(Viewer::actor) {
+            Some(actor) => Some(Caller::User(actor.id)),
+            None => ip.map(|ip| Caller::Ip(ip.0)),
+        };
+        if let Some(caller) = caller {
+            match self.rate.charge(caller, cost.points()) {
+                Ok(Some(status)) => {
+                    if let Some(slot) = slot {
+                        slot.set(status);
+                    }
+                    request.data.insert(status);
                 }
-                request.data.insert(status);
-            }
-            Ok(None) => {}
-            Err(status) => {
-                app.metrics.rate_limited(matches!(caller, Caller::Ip(_)));
-                if let Some(slot) = slot {
-                    slot.set(status);
+                Ok(None) => {}
+                Err(status) => {
+                    self.metrics.rate_limited(matches!(caller, Caller::Ip(_)));
+                    if let Some(slot) = slot {
+                        slot.set(status);
+                    }
+                    return Err(rate_limited_error(&status));
                 }
-                return Err(rate_limited_error(&status));
             }
         }
+        if !self.introspection {
+            request = request.disable_introspection();
+        }
+        Ok(request)
     }
-    if !app.config.http.introspection {
-        request = request.disable_introspection();
-    }
-    Ok(request)
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -169,14 +174,15 @@ impl Extension for GuardExtension {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        // A schema executed without the app (the SDL export, unit tests) has nothing to guard.
-        let Some(app) = find::<App>(&request.data, ctx.session_data).cloned() else {
+        // A schema executed without admission (unit tests) has nothing to guard.
+        let Some(admission) = find::<Arc<Admission>>(&request.data, ctx.session_data).cloned()
+        else {
             return next.run(ctx, request).await;
         };
         let viewer = find::<Viewer>(&request.data, ctx.session_data).cloned();
         let ip = find::<ClientIp>(&request.data, ctx.session_data).copied();
         let slot = find::<RateSlot>(&request.data, ctx.session_data).cloned();
-        let request = admit(&app, viewer.as_ref(), ip, slot.as_ref(), request)?;
+        let request = admission.admit(viewer.as_ref(), ip, slot.as_ref(), request)?;
         next.run(ctx, request).await
     }
 }

@@ -25,11 +25,63 @@ use crate::{
 /// Deepest bracket nesting (`{`, `(`, `[`) the parser is given; the parser's own limit is 64.
 pub const MAX_NESTING: usize = 64;
 
+/// A limit the edge enforces. Its machine name is what clients see in `extensions.limit`
+/// and what `/metrics` counts refusals by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// Bracket nesting in the query text, before parsing.
+    Nesting,
+    Depth,
+    /// Nodes the operation may return.
+    Complexity,
+    Aliases,
+    /// Directives on one field.
+    Directives,
+    Fields,
+    /// Operations in one batch.
+    Batch,
+    /// Request body bytes.
+    Body,
+    /// A connection's page size.
+    First,
+}
+
+impl Limit {
+    /// The machine name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Limit::Nesting => "nesting",
+            Limit::Depth => "depth",
+            Limit::Complexity => "complexity",
+            Limit::Aliases => "aliases",
+            Limit::Directives => "directives",
+            Limit::Fields => "fields",
+            Limit::Batch => "batch",
+            Limit::Body => "body",
+            Limit::First => "first",
+        }
+    }
+
+    /// What the limit bounds, in words.
+    fn describe(self) -> &'static str {
+        match self {
+            Limit::Nesting => "bracket nesting",
+            Limit::Depth => "query depth",
+            Limit::Complexity => "query complexity (nodes it may return)",
+            Limit::Aliases => "number of aliases",
+            Limit::Directives => "number of directives on one field",
+            Limit::Fields => "number of fields",
+            Limit::Batch => "number of operations in the batch",
+            Limit::Body => "request body size in bytes",
+            Limit::First => "`first`",
+        }
+    }
+}
+
 /// Which limit a request broke.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitExceeded {
-    /// Machine name of the limit: `depth`, `complexity`, `aliases`, …
-    pub limit: &'static str,
+    pub limit: Limit,
     /// The configured maximum.
     pub max: usize,
     /// What the request asked for (saturating).
@@ -38,19 +90,13 @@ pub struct LimitExceeded {
 
 impl std::fmt::Display for LimitExceeded {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let what = match self.limit {
-            "depth" => "query depth",
-            "complexity" => "query complexity (nodes it may return)",
-            "aliases" => "number of aliases",
-            "directives" => "number of directives on one field",
-            "fields" => "number of fields",
-            "nesting" => "bracket nesting",
-            "batch" => "number of operations in the batch",
-            "body" => "request body size in bytes",
-            "first" => "`first`",
-            other => other,
-        };
-        write!(f, "{what} is {} but the limit is {}", self.actual, self.max)
+        write!(
+            f,
+            "{} is {} but the limit is {}",
+            self.limit.describe(),
+            self.actual,
+            self.max
+        )
     }
 }
 
@@ -63,7 +109,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    fn limit(limit: &'static str, max: usize, actual: usize) -> Refusal {
+    fn limit(limit: Limit, max: usize, actual: usize) -> Refusal {
         Refusal::Limit(LimitExceeded { limit, max, actual })
     }
 }
@@ -137,7 +183,7 @@ pub fn nesting(query: &str) -> usize {
 pub fn check_text(query: &str) -> Result<(), Refusal> {
     let depth = nesting(query);
     if depth > MAX_NESTING {
-        return Err(Refusal::limit("nesting", MAX_NESTING, depth));
+        return Err(Refusal::limit(Limit::Nesting, MAX_NESTING, depth));
     }
     Ok(())
 }
@@ -173,17 +219,21 @@ pub fn check_document(
     }
     if census.aliases > limits.max_aliases {
         return Err(Refusal::limit(
-            "aliases",
+            Limit::Aliases,
             limits.max_aliases,
             census.aliases,
         ));
     }
     if census.fields > limits.max_fields {
-        return Err(Refusal::limit("fields", limits.max_fields, census.fields));
+        return Err(Refusal::limit(
+            Limit::Fields,
+            limits.max_fields,
+            census.fields,
+        ));
     }
     if census.max_directives > limits.max_directives {
         return Err(Refusal::limit(
-            "directives",
+            Limit::Directives,
             limits.max_directives,
             census.max_directives,
         ));
@@ -206,11 +256,11 @@ pub fn check_document(
         complexity: measure.nodes,
     };
     if cost.depth > limits.max_depth {
-        return Err(Refusal::limit("depth", limits.max_depth, cost.depth));
+        return Err(Refusal::limit(Limit::Depth, limits.max_depth, cost.depth));
     }
     if cost.complexity > limits.max_complexity {
         return Err(Refusal::limit(
-            "complexity",
+            Limit::Complexity,
             limits.max_complexity,
             cost.complexity,
         ));
@@ -368,7 +418,7 @@ impl<'d> Walk<'d> {
                         return Err(Refusal::Argument("`first` must not be negative".into()));
                     }
                     Some(n) if n as u64 > MAX_PAGE => {
-                        return Err(Refusal::limit("first", MAX_PAGE as usize, n as usize));
+                        return Err(Refusal::limit(Limit::First, MAX_PAGE as usize, n as usize));
                     }
                     Some(n) => Some(n as usize),
                     // Not an integer: validation says so.
@@ -414,7 +464,7 @@ mod tests {
 
     fn refused(query: &str, limits: &Limits) -> &'static str {
         match check(query, limits) {
-            Err(Refusal::Limit(l)) => l.limit,
+            Err(Refusal::Limit(l)) => l.limit.as_str(),
             other => panic!("expected a limit, got {other:?}"),
         }
     }

@@ -27,10 +27,10 @@ use axum::{
 use futures_util::{SinkExt, StreamExt, future};
 
 use crate::{
-    app::App,
-    auth::edge,
     error::AppError,
-    graphql::{guard::ClientIp, loaders::Loaders},
+    graphql::loaders::Loaders,
+    http::{Edge, admission::ClientIp, identity},
+    metrics::Metrics,
 };
 
 /// Close code for a missing or invalid token.
@@ -42,7 +42,7 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 
 /// Upgrades to a WebSocket speaking graphql-transport-ws (or the legacy protocol).
 pub async fn graphql_ws(
-    State(app): State<App>,
+    State(edge): State<Edge>,
     headers: HeaderMap,
     connect_info: Option<Extension<ConnectInfo<SocketAddr>>>,
     upgrade: WebSocketUpgrade,
@@ -68,13 +68,14 @@ pub async fn graphql_ws(
         // Small buffers: thousands of mostly idle subscribers per process.
         .read_buffer_size(1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| serve(app, socket, protocol, ip))
+        .on_upgrade(move |socket| serve(edge, socket, protocol, ip))
 }
 
-async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols, ip: Option<ClientIp>) {
+async fn serve(edge: Edge, socket: WebSocket, protocol: WebSocketProtocols, ip: Option<ClientIp>) {
+    let app = edge.app.clone();
     app.metrics.websocket(1);
-    let _open = OpenSocket(app.clone());
-    let _tracked = app.sockets.token();
+    let _open = OpenSocket(app.metrics.clone());
+    let _tracked = edge.sockets.token();
     let (mut sink, stream) = socket.split();
     let input = stream
         .take_while(|res| future::ready(res.is_ok()))
@@ -89,11 +90,13 @@ async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols, ip: Op
     // Seconds since the epoch when the viewer's token expires (0: anonymous, never).
     let expiry = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let init = {
-        let (app, refused, expiry) = (app.clone(), refused.clone(), expiry.clone());
+        let (app, admission) = (app.clone(), edge.admission.clone());
+        let (refused, expiry) = (refused.clone(), expiry.clone());
         move |payload: serde_json::Value| {
-            let (app, refused, expiry) = (app.clone(), refused.clone(), expiry.clone());
+            let (app, admission) = (app.clone(), admission.clone());
+            let (refused, expiry) = (refused.clone(), expiry.clone());
             async move {
-                match edge::viewer_from_init(&app, &payload).await {
+                match identity::viewer_from_init(&app, &payload).await {
                     Ok(viewer) => {
                         if let Some(actor) = viewer.actor() {
                             expiry.store(actor.expires_at, Ordering::SeqCst);
@@ -102,6 +105,7 @@ async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols, ip: Op
                         data.insert(Arc::new(Loaders::new(&app, &viewer)));
                         data.insert(viewer);
                         data.insert(app);
+                        data.insert(admission);
                         if let Some(ip) = ip {
                             data.insert(ip);
                         }
@@ -120,23 +124,24 @@ async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols, ip: Op
             }
         }
     };
-    let messages = async_graphql::http::WebSocket::new(app.ws_schema.clone(), input, protocol)
-        .on_connection_init(init)
-        .map(|msg| match msg {
-            WsMessage::Text(text) => Message::Text(text.into()),
-            WsMessage::Close(code, reason) => {
-                let mapped = refused.load(Ordering::SeqCst);
-                let code = if code == 1002 && mapped != 0 {
-                    mapped
-                } else {
-                    code
-                };
-                Message::Close(Some(CloseFrame {
-                    code,
-                    reason: reason.into(),
-                }))
-            }
-        });
+    let messages =
+        async_graphql::http::WebSocket::new(edge.schemas.socket.clone(), input, protocol)
+            .on_connection_init(init)
+            .map(|msg| match msg {
+                WsMessage::Text(text) => Message::Text(text.into()),
+                WsMessage::Close(code, reason) => {
+                    let mapped = refused.load(Ordering::SeqCst);
+                    let code = if code == 1002 && mapped != 0 {
+                        mapped
+                    } else {
+                        code
+                    };
+                    Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    }))
+                }
+            });
     futures_util::pin_mut!(messages);
 
     let shutdown = app.shutdown.clone();
@@ -166,11 +171,11 @@ async fn serve(app: App, socket: WebSocket, protocol: WebSocketProtocols, ip: Op
 }
 
 /// Counts the socket as closed however `serve` ends.
-struct OpenSocket(App);
+struct OpenSocket(Arc<Metrics>);
 
 impl Drop for OpenSocket {
     fn drop(&mut self) {
-        self.0.metrics.websocket(-1);
+        self.0.websocket(-1);
     }
 }
 
