@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fires the issue #5 abuse list at a running tier3 and times each refusal, then checks the
-# server still answers. Usage: TOKEN=… bench/abuse.sh [http://127.0.0.1:8000/graphql]
+# Fires the abuse list (RELIABILITY.md, section 1) at a running tier3 and times each refusal,
+# then checks the server still answers. Usage: TOKEN=… bench/abuse.sh [http://127.0.0.1:8000/graphql]
 set -euo pipefail
 URL=${1:-http://127.0.0.1:8000/graphql}
 : "${TOKEN:?set TOKEN to any valid token (tier3 token --sub x --role agent)}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fault-injection load test driver for tier3 (issue #5). Started by bench/chaos.sh.
+"""Fault-injection load test driver for tier3. Started by bench/chaos.sh.
 
 Runs, for --duration seconds, on loopback only:
   * --users virtual users (customers in 4 organizations, agents, admins, developers, triage
@@ -15,7 +15,7 @@ Then it checks, against the database (psql):
   (b) every subscriber got exactly the ticket events of the event table from its start on:
       no gaps, no duplicates, nothing that is not in the table;
   (c) every exchange the server accepted was answered with data or a clean error
-      (errors[*].extensions.code in DESIGN.md's set, no SQL or internals in messages).
+      (errors[*].extensions.code one of the API's codes, no SQL or internals in messages).
 Prints a summary, writes it as JSON to --results, exits 1 if anything was lost or failed.
 
 Subscribers, by design: the first `max(1, min(2, N // 5))` start live (`after: null`) and
@@ -30,7 +30,7 @@ a replay of everything after it).
 Exchange classification (HTTP, one request per fresh TCP connection, no keep-alive, so a
 dropped connection can only mean the server closed one it had accepted):
   ok            HTTP 200, JSON, no errors, the root field non-null
-  clean error   JSON with errors, every one with a DESIGN.md code and no internals
+  clean error   JSON with errors, every one with one of the API's codes and no internals
   not accepted  connection refused (server down); retried with the same marker
   dropped       the connection was closed or reset before a response: not a failure only if
                 it happened while the server was shutting down and (for writes) the write is
@@ -377,7 +377,7 @@ class Run:
                 code = ext.get("code") if isinstance(ext, dict) else None
                 msg = str(e.get("message", "")) if isinstance(e, dict) else str(e)
                 if code not in CODES:
-                    return "failure", f"HTTP {status} error without a DESIGN.md code: {json.dumps(e)[:300]}", body
+                    return "failure", f"HTTP {status} error without one of the API's codes: {json.dumps(e)[:300]}", body
                 if leaks(msg) or leaks(json.dumps(ext)):
                     return "failure", f"HTTP {status} {code} leaks internals: {json.dumps(e)[:300]}", body
                 first = first or (code, msg)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault-injection load test (issue #5): mixed reads, writes and resumable subscriptions from
+# Fault-injection load test: mixed reads, writes and resumable subscriptions from
 # many users on loopback while PostgreSQL is stopped and started again and the server is sent
 # SIGTERM and restarted; then checks that every acknowledged write is in the database, every
 # resumed subscriber got every event exactly once, and every accepted request was answered

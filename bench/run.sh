@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Issue #6's benchmark in one command: tier3 (release build, authorization on), PostGraphile v4
-# and the hand-written SQL floor on the same PostgreSQL database, alternated query by query,
-# at each concurrency; then tier3 on SQLite, and W1 writes. Method and figures: BENCHMARKS.md.
+# The read and write benchmark in one command: tier3 (release build, authorization on),
+# PostGraphile v4 and the hand-written SQL floor (both in bench/peer/) on the same PostgreSQL
+# database, alternated query by query, at each concurrency; then tier3 on SQLite, and W1 writes.
+# Method and figures: BENCHMARKS.md.
 #
 # usage: bench/run.sh [CONNS="16 64"] [SECONDS=15]
 # env:   BENCH_DB    PostgreSQL URL seeded with `tier3 seed --scale 1` (seeded here if empty;
@@ -9,14 +10,15 @@
 #        BENCH_SQLITE_DIR  data dir of a SQLite database seeded at scale 1 (skipped if unset)
 #        WORKERS=2   PostGraphile with two Node.js workers (its strongest setting here)
 #        ONLY="q1 q2 q3 w1"  which rows to run
+# needs: psql and pgbench, wrk, curl, python3, Node.js 20+ with npm (PostGraphile, pinned in
+#        bench/peer/package-lock.json, is installed into bench/peer/node_modules on first use)
 set -euo pipefail
-# run-peer.sh exits 143 (its trap waits on the PostGraphile it killed): not a failure.
 conns_list=${1:-"16 64"}
 secs=${2:-15}
 only=${ONLY:-"q1 q2 q3 w1"}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
-peer=$(cd "$root/../shared/bench/peer" && pwd)
+peer=$here/peer
 db=${BENCH_DB:-postgres://postgres@127.0.0.1:5432/tier3_bench}
 port=${BENCH_PORT:-18000}
 secret=bench-secret-0123456789abcdef
@@ -27,6 +29,10 @@ cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 2; }
+for tool in psql pgbench curl python3; do
+  command -v "$tool" >/dev/null || { echo "$tool missing" >&2; exit 2; }
+done
+"$peer/install.sh" # before anything is measured, so a missing npm fails the run at once
 # Loopback without TLS for all three: node-postgres (PostGraphile) does not negotiate TLS
 # unless told to, while libpq (pgbench) and sqlx would by default, encrypting every row.
 export PGSSLMODE=disable
@@ -149,6 +155,7 @@ for conns in $conns_list; do
     start_tier3 "$db" "$work"
     run_tier3 "tier3 postgres" "$qn" "$conns" "$(token_for "$qn")"
     stop_tier3
+    # A failing peer leaves its row empty (its error is on stderr) and the run goes on.
     printf '%-22s ' "postgraphile"; { "$peer/run-peer.sh" "$db" "$work/peer/$qn" "$conns" "$secs" || true; } | tail -1
     printf '%-22s ' "sql floor (simple)"; "$peer/floor.sh" "$db" "$work/sql/$qn" "$conns" "$secs" | tail -1
     printf '%-22s ' "sql floor (prepared)"; MODE=prepared "$peer/floor.sh" "$db" "$work/sql/$qn" "$conns" "$secs" | tail -1
