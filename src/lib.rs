@@ -1,4 +1,19 @@
 //! tier3: a GraphQL API for support desks built around Tier 3 escalations.
+//!
+//! The layers, each importing only those below it (`tests/layers.rs` checks it):
+//!
+//! | layer | holds |
+//! |---|---|
+//! | [`cli`] | the commands: serve, migrate, schema, token, seed |
+//! | [`http`], [`seed`] | the edge (routes, admission, sockets, identity); demo and benchmark data |
+//! | [`graphql`] | the schema: types, roots by area, thin resolvers, loaders |
+//! | [`app`] | the application's parts: database, keys, configuration, bus, identities |
+//! | [`domain`] | the business rules and every query; [`domain::policy`] is the one door to data |
+//! | [`events`], [`metrics`], [`ratelimit`] | the event log and its bus; telemetry; budgets |
+//! | [`db`], [`auth`] | connecting and migrating; tokens, viewers, credentials |
+//! | [`config`], [`error`] | settings; errors and their codes |
+//!
+//! docs/ARCHITECTURE.md tells how a request and an event travel through them.
 
 pub mod app;
 pub mod auth;
