@@ -8,6 +8,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod graphiql;
 pub mod graphql;
 pub mod metrics;
 pub mod ratelimit;
@@ -49,6 +50,9 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(graphql::http::readyz));
     if metrics_here {
         router = router.route("/metrics", get(graphql::http::metrics));
+    }
+    if app.config.http.graphiql {
+        router = router.route("/graphiql/{file}", get(graphiql::asset));
     }
     router
         .with_state(app)

@@ -9,14 +9,13 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use async_graphql::{
     BatchRequest, BatchResponse, Request, ServerError,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
 use axum::{
     body::Body,
     extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 
 use crate::{
@@ -476,14 +475,8 @@ pub fn error_response(err: AppError, media: MediaType) -> Response {
 }
 
 /// The GraphiQL IDE.
-pub fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("tier3")
-            .finish(),
-    )
+pub fn graphiql() -> Response {
+    crate::graphiql::page()
 }
 
 /// Any other method on `/graphql`.
