@@ -9,14 +9,13 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use async_graphql::{
     BatchRequest, BatchResponse, Request,
-    http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
 use axum::{
     body::Body,
     extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::Response,
 };
 
 use crate::{
@@ -29,7 +28,7 @@ use crate::{
             ClientIp, Limit, RateSlot, Refusal, guard,
             limits::{self, LimitExceeded},
         },
-        identity,
+        graphiql, identity,
     },
     ratelimit::RateStatus,
 };
@@ -107,7 +106,7 @@ pub async fn graphql_get(State(edge): State<Edge>, request: axum::extract::Reque
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let Some(query) = param("query") else {
         if app.config.http.graphiql {
-            return graphiql().into_response();
+            return graphiql::page();
         }
         return error_response(
             AppError::bad_input("a GET request needs a `query` parameter"),
@@ -443,17 +442,6 @@ pub fn error_response(err: AppError, media: MediaType) -> Response {
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     resp
-}
-
-/// The GraphiQL IDE.
-pub fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .title("tier3")
-            .finish(),
-    )
 }
 
 /// Any other method on `/graphql`.

@@ -5,6 +5,7 @@
 //! `crate::graphql` with the parts of `crate::app`.
 
 pub mod admission;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod identity;
@@ -108,6 +109,9 @@ pub fn routes(edge: Edge) -> Router {
         .route("/readyz", get(health::readyz));
     if config.http.metrics_bind.is_none() {
         router = router.route("/metrics", get(health::metrics));
+    }
+    if config.http.graphiql {
+        router = router.route("/graphiql/{file}", get(graphiql::asset));
     }
     router
         .with_state(edge)
