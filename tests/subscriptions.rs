@@ -523,6 +523,77 @@ async fn anonymous_subscribers_hear_only_release_notes() {
     assert_eq!(d["releaseNotePublished"]["title"], "2.0.0");
 }
 
+/// A row whose kind this version does not name (written by a newer one, sharing the
+/// database) reads as `OTHER`: live, replayed and in the history, and the events after it
+/// still arrive.
+#[tokio::test]
+async fn an_unknown_event_kind_is_other_and_blocks_nothing() {
+    use base64::Engine as _;
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let agent = app.agent().await;
+    let t = app.create_ticket(&alice, "from the future").await;
+    let q =
+        "subscription($after: String) { ticketUpdates(after: $after) { kind comment { body } } }";
+    let mut ws = app.ws(Some(&alice)).await;
+    ws.subscribe("u", q, json!({ "after": null })).await;
+    app.wait_subscribers(1).await;
+    // A copy of the ticket's creation event under a kind nobody here knows.
+    app.app
+        .db
+        .execute_unprepared(
+            "INSERT INTO event (kind, public, actor_id, org_id, ticket_id, created_at) \
+             SELECT 'FROM_A_NEWER_VERSION', public, actor_id, org_id, ticket_id, created_at \
+             FROM event ORDER BY id DESC LIMIT 1",
+        )
+        .await
+        .unwrap();
+    app.comment(&agent, &t, "after it", true).await;
+    async fn next_kinds(ws: &mut common::Ws, n: usize) -> Vec<String> {
+        let mut seen = Vec::new();
+        while seen.len() < n {
+            let (_, d) = ws.next_data().await;
+            let e = &d["ticketUpdates"];
+            seen.push(format!("{} {}", e["kind"], e["comment"]["body"]));
+        }
+        seen
+    }
+    assert_eq!(
+        next_kinds(&mut ws, 2).await,
+        [r#""OTHER" null"#, r#""COMMENT_ADDED" "after it""#]
+    );
+
+    let from_start = base64::engine::general_purpose::STANDARD.encode("cursor:0");
+    let mut replay = app.ws(Some(&alice)).await;
+    replay
+        .subscribe("u", q, json!({ "after": from_start }))
+        .await;
+    assert_eq!(
+        next_kinds(&mut replay, 3).await,
+        [
+            r#""TICKET_CREATED" null"#,
+            r#""OTHER" null"#,
+            r#""COMMENT_ADDED" "after it""#
+        ]
+    );
+
+    let res = app
+        .gql(
+            Some(&alice),
+            "query($id: ID!) { ticket(id: $id) { events { nodes { kind } } } }",
+            json!({ "id": t }),
+        )
+        .await;
+    let history: Vec<&str> = data(&res)["ticket"]["events"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["TICKET_CREATED", "OTHER", "COMMENT_ADDED"]);
+}
+
 /// PostgreSQL hands out event ids before commit, so a later event can commit first. Delivery
 /// holds at the missing id until its transaction ends, so cursors never pass an event that
 /// will still arrive (a resume from them would lose it), and a rollback does not stall.

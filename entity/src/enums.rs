@@ -269,6 +269,152 @@ impl ReleaseStatus {
     }
 }
 
+/// What an event row says happened (`event.kind`): the one list of event kinds, written by
+/// `events::record` and read back by the history, the subscriptions and the seeds.
+///
+/// Unlike the enums above it is implemented by hand rather than with `DeriveActiveEnum`,
+/// because of [`EventKind::Unknown`]: the derived decoder (sea-orm 2.0) fails the whole query
+/// with `DbErr::Type("unexpected value for … enum")` on a value it does not list. The event
+/// table is append-only and shared by every replica, so a kind written by a newer version
+/// would then break every ticket history containing it, and the subscription publisher, which
+/// rereads a failed batch instead of skipping a row, would stop at it for good. Decoding is
+/// total instead: an unlisted value reads as `Unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventKind {
+    TicketCreated,
+    CommentAdded,
+    StatusChanged,
+    PriorityChanged,
+    AssigneeChanged,
+    ScopeGranted,
+    ScopeRevoked,
+    Escalated,
+    TicketLinked,
+    Triaged,
+    EscalationAssigned,
+    EscalationUpdatePosted,
+    EscalationDeclined,
+    EscalationScheduled,
+    EscalationReleased,
+    ReleaseCreated,
+    ReleaseImminent,
+    ReleaseShipped,
+    ReleaseNotePublished,
+    ReleaseNoteVoted,
+    ReleaseNotesFollowed,
+    ReleaseNotesUnfollowed,
+    /// A stored kind this version does not name (written by a newer one). Only ever read:
+    /// `events::record` never writes it (its stored form `UNKNOWN` is a placeholder).
+    #[serde(other)]
+    Unknown,
+}
+
+impl EventKind {
+    /// The stored value, e.g. `"STATUS_CHANGED"`: the only place the names are spelled.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::TicketCreated => "TICKET_CREATED",
+            Self::CommentAdded => "COMMENT_ADDED",
+            Self::StatusChanged => "STATUS_CHANGED",
+            Self::PriorityChanged => "PRIORITY_CHANGED",
+            Self::AssigneeChanged => "ASSIGNEE_CHANGED",
+            Self::ScopeGranted => "SCOPE_GRANTED",
+            Self::ScopeRevoked => "SCOPE_REVOKED",
+            Self::Escalated => "ESCALATED",
+            Self::TicketLinked => "TICKET_LINKED",
+            Self::Triaged => "TRIAGED",
+            Self::EscalationAssigned => "ESCALATION_ASSIGNED",
+            Self::EscalationUpdatePosted => "ESCALATION_UPDATE_POSTED",
+            Self::EscalationDeclined => "ESCALATION_DECLINED",
+            Self::EscalationScheduled => "ESCALATION_SCHEDULED",
+            Self::EscalationReleased => "ESCALATION_RELEASED",
+            Self::ReleaseCreated => "RELEASE_CREATED",
+            Self::ReleaseImminent => "RELEASE_IMMINENT",
+            Self::ReleaseShipped => "RELEASE_SHIPPED",
+            Self::ReleaseNotePublished => "RELEASE_NOTE_PUBLISHED",
+            Self::ReleaseNoteVoted => "RELEASE_NOTE_VOTED",
+            Self::ReleaseNotesFollowed => "RELEASE_NOTES_FOLLOWED",
+            Self::ReleaseNotesUnfollowed => "RELEASE_NOTES_UNFOLLOWED",
+            Self::Unknown => "UNKNOWN",
+        }
+    }
+
+    /// The kind stored as `s`; `Unknown` for a value this version does not name.
+    pub fn from_stored(s: &str) -> Self {
+        <Self as sea_orm::Iterable>::iter()
+            .find(|k| k.as_str() == s)
+            .unwrap_or(Self::Unknown)
+    }
+}
+
+// Below: what `DeriveActiveEnum` generates for `rs_type = "String"` with a string `db_type`
+// (sea-orm-macros 2.0.4), except that every decoder goes through the total `from_stored`.
+
+/// The enum's name, which `ActiveEnum` requires; a string column never uses it.
+#[derive(Debug, DeriveIden)]
+pub struct EventKindEnum;
+
+impl ActiveEnum for EventKind {
+    type Value = String;
+    type ValueVec = Vec<String>;
+
+    fn name() -> DynIden {
+        sea_orm::sea_query::IntoIden::into_iden(EventKindEnum)
+    }
+
+    fn to_value(&self) -> String {
+        self.as_str().to_owned()
+    }
+
+    fn try_from_value(v: &String) -> Result<Self, DbErr> {
+        Ok(Self::from_stored(v))
+    }
+
+    fn db_type() -> ColumnDef {
+        ColumnType::String(StringLen::None).def()
+    }
+}
+
+impl From<EventKind> for Value {
+    fn from(k: EventKind) -> Value {
+        k.as_str().into()
+    }
+}
+
+impl sea_orm::TryGetable for EventKind {
+    fn try_get_by<I: sea_orm::ColIdx>(
+        res: &sea_orm::QueryResult,
+        idx: I,
+    ) -> Result<Self, sea_orm::TryGetError> {
+        String::try_get_by(res, idx).map(|s| Self::from_stored(&s))
+    }
+}
+
+impl sea_orm::sea_query::ValueType for EventKind {
+    fn try_from(v: Value) -> Result<Self, sea_orm::sea_query::ValueTypeErr> {
+        <String as sea_orm::sea_query::ValueType>::try_from(v).map(|s| Self::from_stored(&s))
+    }
+
+    fn type_name() -> String {
+        "EventKind".to_owned()
+    }
+
+    fn array_type() -> sea_orm::sea_query::ArrayType {
+        <String as sea_orm::sea_query::ValueType>::array_type()
+    }
+
+    fn column_type() -> ColumnType {
+        ColumnType::String(StringLen::None)
+    }
+}
+
+impl sea_orm::sea_query::Nullable for EventKind {
+    fn null() -> Value {
+        <String as sea_orm::sea_query::Nullable>::null()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +447,30 @@ mod tests {
             EscalationStatus,
             ReleaseKind,
             ReleaseStatus,
+            EventKind,
+        );
+    }
+
+    /// Every event kind has its own stored value, and an unlisted one reads as `Unknown`
+    /// (rather than failing the query).
+    #[test]
+    fn event_kinds_are_distinct_and_decoding_is_total() {
+        let mut seen = std::collections::HashSet::new();
+        for k in EventKind::iter() {
+            assert!(seen.insert(k.as_str()), "{} stored twice", k.as_str());
+            assert_eq!(EventKind::from_stored(k.as_str()), k);
+        }
+        assert_eq!(
+            EventKind::from_stored("SHIPPED_TO_MARS"),
+            EventKind::Unknown
+        );
+        assert_eq!(
+            EventKind::try_from_value(&"SHIPPED_TO_MARS".to_owned()).unwrap(),
+            EventKind::Unknown
+        );
+        assert_eq!(
+            serde_json::from_value::<EventKind>("SHIPPED_TO_MARS".into()).unwrap(),
+            EventKind::Unknown
         );
     }
 }

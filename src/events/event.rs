@@ -7,62 +7,8 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 
 use crate::error::AppResult;
 
-/// What happened. Stored as its SCREAMING_SNAKE name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    TicketCreated,
-    CommentAdded,
-    StatusChanged,
-    PriorityChanged,
-    AssigneeChanged,
-    ScopeGranted,
-    ScopeRevoked,
-    Escalated,
-    TicketLinked,
-    Triaged,
-    EscalationAssigned,
-    EscalationUpdatePosted,
-    EscalationDeclined,
-    EscalationScheduled,
-    EscalationReleased,
-    ReleaseCreated,
-    ReleaseImminent,
-    ReleaseShipped,
-    ReleaseNotePublished,
-    ReleaseNoteVoted,
-    ReleaseNotesFollowed,
-    ReleaseNotesUnfollowed,
-}
-
-impl EventKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::TicketCreated => "TICKET_CREATED",
-            EventKind::CommentAdded => "COMMENT_ADDED",
-            EventKind::StatusChanged => "STATUS_CHANGED",
-            EventKind::PriorityChanged => "PRIORITY_CHANGED",
-            EventKind::AssigneeChanged => "ASSIGNEE_CHANGED",
-            EventKind::ScopeGranted => "SCOPE_GRANTED",
-            EventKind::ScopeRevoked => "SCOPE_REVOKED",
-            EventKind::Escalated => "ESCALATED",
-            EventKind::TicketLinked => "TICKET_LINKED",
-            EventKind::Triaged => "TRIAGED",
-            EventKind::EscalationAssigned => "ESCALATION_ASSIGNED",
-            EventKind::EscalationUpdatePosted => "ESCALATION_UPDATE_POSTED",
-            EventKind::EscalationDeclined => "ESCALATION_DECLINED",
-            EventKind::EscalationScheduled => "ESCALATION_SCHEDULED",
-            EventKind::EscalationReleased => "ESCALATION_RELEASED",
-            EventKind::ReleaseCreated => "RELEASE_CREATED",
-            EventKind::ReleaseImminent => "RELEASE_IMMINENT",
-            EventKind::ReleaseShipped => "RELEASE_SHIPPED",
-            EventKind::ReleaseNotePublished => "RELEASE_NOTE_PUBLISHED",
-            EventKind::ReleaseNoteVoted => "RELEASE_NOTE_VOTED",
-            EventKind::ReleaseNotesFollowed => "RELEASE_NOTES_FOLLOWED",
-            EventKind::ReleaseNotesUnfollowed => "RELEASE_NOTES_UNFOLLOWED",
-        }
-    }
-}
+/// What happened: the entity crate's enum, so the stored names are spelled in one place.
+pub use entity::EventKind;
 
 /// An event about to be written. Builder-style so call sites name only what they carry.
 #[derive(Debug, Clone)]
@@ -166,8 +112,9 @@ impl NewEvent {
 
 /// Appends an event; returns its id (the subscription cursor).
 pub async fn record(db: &impl ConnectionTrait, e: NewEvent) -> AppResult<i64> {
+    debug_assert_ne!(e.kind, EventKind::Unknown, "`Unknown` is only ever read");
     let row = event::ActiveModel {
-        kind: Set(e.kind.as_str().to_owned()),
+        kind: Set(e.kind),
         public: Set(e.public),
         actor_id: Set(e.actor_id),
         org_id: Set(e.org_id),

@@ -10,7 +10,7 @@ use crate::{
     domain::{policy, release_notes, tickets},
     error::AppError,
     events::{
-        Envelope,
+        Envelope, EventKind,
         feed::{self, Item},
     },
     graphql::{
@@ -37,7 +37,7 @@ impl Want {
         let e = &env.event;
         match self {
             Want::StatusChanges(only) => {
-                e.kind == "STATUS_CHANGED" && only.is_none_or(|t| e.ticket_id == Some(t))
+                e.kind == EventKind::StatusChanged && only.is_none_or(|t| e.ticket_id == Some(t))
             }
             Want::Everything => true,
             Want::Hotfix => {
@@ -152,7 +152,7 @@ impl Subscription {
             let app = app.clone();
             Box::pin(async move {
                 match item {
-                    Item::Event(env) if env.event.kind == "RELEASE_NOTE_PUBLISHED" => {
+                    Item::Event(env) if env.event.kind == EventKind::ReleaseNotePublished => {
                         let id = env.event.release_note_id?;
                         Some(
                             release_notes::load(&app.db, id)

@@ -11,8 +11,8 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{
-    EscalationPriority, EscalationStatus, EscalationTrack, ReleaseKind, ReleaseStatus, SolvedBy,
-    TicketPriority, TicketStatus,
+    EscalationPriority, EscalationStatus, EscalationTrack, EventKind, ReleaseKind, ReleaseStatus,
+    SolvedBy, TicketPriority, TicketStatus,
 };
 use sea_orm::Value;
 
@@ -707,7 +707,7 @@ fn push_ticket(cx: &mut Ctx, ids: &mut Ids, batch: &mut Batch, b: &Base, mut sto
     ]);
     batch.events.push([
         b.id.into(),
-        "TICKET_CREATED".into(),
+        EventKind::TicketCreated.as_str().into(),
         true.into(),
         b.requester.into(),
         org_id.into(),
