@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{SECRET, TestApp, WsEvent, code, data};
+use common::{SECRET, TestApp, WsEvent, code, data, eventually};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::{
@@ -89,22 +89,6 @@ async fn ready(app: &TestApp) -> StatusCode {
         .await
         .unwrap()
         .status()
-}
-
-/// Polls until `f` holds, for at most `secs`.
-async fn eventually<F, Fut>(secs: u64, mut f: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < until {
-        if f().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    false
 }
 
 /// Only PostgreSQL can go away from under a running server; the embedded SQLite file cannot.
