@@ -93,14 +93,11 @@ async fn ready(app: &TestApp) -> StatusCode {
 
 /// Only PostgreSQL can go away from under a running server; the embedded SQLite file cannot.
 #[tokio::test]
-async fn the_server_rides_out_a_database_outage() {
-    let Ok(admin) = std::env::var("TIER3_TEST_DATABASE_URL") else {
-        eprintln!("skipped: set TIER3_TEST_DATABASE_URL to run the database-outage test");
-        return;
-    };
-    if admin.is_empty() {
+async fn the_server_rides_out_a_database_outage_on_postgres() {
+    if !common::needs_postgres("the_server_rides_out_a_database_outage_on_postgres") {
         return;
     }
+    let admin = common::postgres_url().expect("PostgreSQL");
     let proxy = DbProxy::start(host_port(&admin)).await;
     let proxy_addr = proxy.addr;
     let app = TestApp::spawn_with(move |c| {
@@ -209,8 +206,10 @@ async fn the_server_rides_out_a_database_outage() {
 /// Runs the real binary, sends it SIGTERM mid-request, and watches it leave.
 #[tokio::test]
 async fn sigterm_drains_requests_closes_sockets_and_exits_in_time() {
-    if std::env::var("TIER3_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
-        // Nothing database-specific here; the SQLite run covers it.
+    if !common::runs_on_sqlite_only(
+        "sigterm_drains_requests_closes_sockets_and_exits_in_time",
+        "nothing database-specific; the SQLite pass covers it",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

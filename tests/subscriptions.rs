@@ -322,11 +322,7 @@ async fn resume_from_a_cursor_misses_nothing_even_across_a_restart() {
 /// subscriber of the other (LISTEN/NOTIFY). SQLite is single-instance by design.
 #[tokio::test]
 async fn events_fan_out_across_replicas_on_postgres() {
-    if std::env::var("TIER3_TEST_DATABASE_URL")
-        .map(|v| v.is_empty())
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: needs TIER3_TEST_DATABASE_URL (PostgreSQL)");
+    if !common::needs_postgres("events_fan_out_across_replicas_on_postgres") {
         return;
     }
     let a = TestApp::spawn().await;
@@ -355,11 +351,7 @@ async fn events_fan_out_across_replicas_on_postgres() {
 #[tokio::test]
 async fn listener_reconnects_and_catches_up_on_postgres() {
     use sea_orm::ConnectionTrait as _;
-    if std::env::var("TIER3_TEST_DATABASE_URL")
-        .map(|v| v.is_empty())
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: needs TIER3_TEST_DATABASE_URL (PostgreSQL)");
+    if !common::needs_postgres("listener_reconnects_and_catches_up_on_postgres") {
         return;
     }
     let app = TestApp::spawn().await;
@@ -427,11 +419,14 @@ async fn anonymous_subscribers_hear_only_release_notes() {
 /// PostgreSQL hands out event ids before commit, so a later event can commit first. Delivery
 /// holds at the missing id until its transaction ends, so cursors never pass an event that
 /// will still arrive (a resume from them would lose it), and a rollback does not stall.
+/// SQLite commits one transaction at a time, so there its ids become visible in order.
 #[tokio::test]
-async fn a_late_commit_is_delivered_in_order_and_a_rollback_does_not_stall() {
+async fn a_late_commit_is_delivered_in_order_and_a_rollback_does_not_stall_on_postgres() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
-    if std::env::var("TIER3_TEST_DATABASE_URL").map_or(true, |v| v.is_empty()) {
-        return; // SQLite commits one transaction at a time: ids become visible in order.
+    if !common::needs_postgres(
+        "a_late_commit_is_delivered_in_order_and_a_rollback_does_not_stall_on_postgres",
+    ) {
+        return;
     }
     let app = TestApp::spawn().await;
     let agent = app.agent().await;

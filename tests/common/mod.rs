@@ -18,6 +18,7 @@ pub mod ws;
 
 use std::{
     future::Future,
+    io::Write as _,
     net::SocketAddr,
     sync::{
         Arc, Mutex, OnceLock,
@@ -68,6 +69,39 @@ fn init_tracing() {
 /// The PostgreSQL server URL the suite runs against, if `TIER3_TEST_DATABASE_URL` is set.
 pub fn postgres_url() -> Option<String> {
     std::env::var(POSTGRES_VAR).ok().filter(|v| !v.is_empty())
+}
+
+/// Says, where `cargo test` shows it, that a test did not run its body.
+///
+/// Written to the process's stderr directly: libtest captures `println!`/`eprintln!` of
+/// passing tests, so a skip reported that way would be invisible and the test would look
+/// like it had passed for real.
+pub fn report_skip(test: &str, why: &str) {
+    let line = format!("SKIPPED {test}: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// For a test that needs PostgreSQL: `true` when it can run; otherwise it reports the
+/// skip and returns `false`. Use as `if !common::needs_postgres("name") { return; }`.
+pub fn needs_postgres(test: &str) -> bool {
+    if postgres_url().is_some() {
+        return true;
+    }
+    report_skip(
+        test,
+        &format!("needs PostgreSQL (set {POSTGRES_VAR}=postgres://…)"),
+    );
+    false
+}
+
+/// For a test whose subject has nothing to do with the database and that runs once, on
+/// SQLite: `false` (and the skip reported) on a PostgreSQL run.
+pub fn runs_on_sqlite_only(test: &str, why: &str) -> bool {
+    if postgres_url().is_none() {
+        return true;
+    }
+    report_skip(test, &format!("runs on the SQLite pass only ({why})"));
+    false
 }
 
 /// Polls `check` every 200 ms until it holds, for at most `secs`; whether it ever did.
