@@ -1,4 +1,4 @@
-//! The edge (DESIGN.md "Identity and roles"): a present but invalid token is HTTP 401
+//! Identity at the edge: a present but invalid token is HTTP 401
 //! `UNAUTHENTICATED` with no data, whatever is wrong with it; no token is anonymous; a valid
 //! token provisions its user and its role counts on every request; each key type verifies
 //! its own tokens only, by key type, never by the token's `alg`.
@@ -372,7 +372,7 @@ async fn issuer_and_audience_are_checked_when_configured() {
     }
 }
 
-/// DESIGN.md: "`iss`/`aud` are checked when configured". jsonwebtoken 11 only checks them
+/// A configured issuer or audience must be in the token. jsonwebtoken 11 only checks them
 /// when the token carries them unless they are in `required_spec_claims`, which
 /// `Keys::from_config` sets to `["exp", "sub"]` only.
 #[tokio::test]

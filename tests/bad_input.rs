@@ -1,5 +1,6 @@
-//! Bad input end to end: every refusal carries a DESIGN.md `extensions.code`, leaks no SQL
-//! or internals, and changes nothing; concurrent writes to one ticket lose nothing.
+//! Bad input end to end: every refusal carries one of the API's error codes in
+//! `extensions.code`, leaks no SQL or internals, and changes nothing; concurrent writes to
+//! one ticket lose nothing.
 
 mod common;
 
@@ -417,7 +418,7 @@ async fn malformed_requests_are_bad_user_input() {
     assert_eq!(state(&app, &agent, &id).await, ticket_before);
 }
 
-/// DESIGN.md "The API": errors carry `extensions.code` and leak no internals. A body that
+/// Every error carries `extensions.code` and leaks no internals. A body that
 /// is not a GraphQL request is answered by async-graphql-axum's extractor rejection
 /// instead: `400` with the plain text `InvalidRequest(Error("key must be a string", ...))`.
 #[tokio::test]

@@ -137,8 +137,9 @@ async fn body_size_is_limited() {
     still_healthy(&app, &agent.token).await;
 }
 
-/// The abuse list, against the default limits: each refused well under a second,
-/// and the next request answered normally.
+/// The abuse cases (a huge body, deep nesting, many aliases, duplicated fields, a big
+/// batch) against the default limits: each refused well under a second, and the next
+/// request answered normally.
 #[tokio::test]
 async fn abusive_requests_are_refused_fast() {
     let app = TestApp::spawn().await;

@@ -162,8 +162,10 @@ async fn the_scale_seed_is_deterministic() {
     );
 }
 
+/// Scale 1 is the benchmark's data set: 200 organizations, 20,000 users, 200,000 tickets
+/// and 20,000 escalations.
 #[test]
-fn scale_one_is_the_size_the_issue_asks_for() {
+fn scale_one_is_the_benchmark_size() {
     let s = Sizes::at(1.0);
     assert_eq!(
         (s.organizations, s.users, s.tickets, s.escalations()),

@@ -1,7 +1,10 @@
-//! Who sees what in the tickets slice: the role × path matrix of DESIGN.md "Identity and
-//! roles". A thing the viewer may not see must be indistinguishable from a thing that does
-//! not exist — on lists, counts, `ticket(id | number)`, `node(id)` and nested fields — and
-//! organization scope must bite (and stop biting) on the very next request.
+//! Who sees what in the tickets slice, role by role and path by path. The rules: staff
+//! (agents, developers, the triage lead, admins) see every ticket; a customer sees the
+//! tickets they requested, and with organization scope every ticket of their organization;
+//! customers never see internal comments or internal events; anonymous callers see no
+//! ticket at all. A thing the viewer may not see must be indistinguishable from a thing that
+//! does not exist — on lists, counts, `ticket(id | number)`, `node(id)` and nested fields —
+//! and organization scope must bite (and stop biting) on the very next request.
 
 mod common;
 
@@ -155,7 +158,8 @@ impl World {
     }
 }
 
-/// Which fixture tickets each actor may see (DESIGN.md "Identity and roles").
+/// Which fixture tickets each actor may see: staff all, a customer their own, alice (with
+/// organization scope) all of acme's.
 fn sees(actor: &str, ticket: &str) -> bool {
     matches!(
         (actor, ticket),

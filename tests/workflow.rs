@@ -1,4 +1,7 @@
-//! The Tier 3 story end to end over HTTP with real tokens (DESIGN.md "The workflow it serves").
+//! The Tier 3 story end to end over HTTP with real tokens: a customer's ticket is escalated
+//! by an agent, triaged by the triage lead onto a track (hotfix, feature request, product
+//! planning), worked by a developer, scheduled into a release that goes imminent (solving
+//! the linked tickets) and ships, and announced in a release note that followers hear of.
 
 mod common;
 

@@ -1,8 +1,11 @@
-//! Who sees what of the Tier 3 workflow (DESIGN.md "Identity and roles" and "The workflow it
-//! serves"): escalations, their updates and linked tickets, releases, release notes and
-//! notifications, on every path (lists, `node(id)`, nested fields, counts, filters), and
-//! refusals that change nothing. A thing the viewer may not see must answer exactly like a
-//! thing that does not exist.
+//! Who sees what of the Tier 3 workflow: escalations, their updates and linked tickets,
+//! releases, release notes and notifications, on every path (lists, `node(id)`, nested
+//! fields, counts, filters), and refusals that change nothing. The rules: staff see
+//! everything; a customer sees an escalation only through a linked ticket they may see
+//! (and then never its internal details, assignee, decline reason or internal updates), a
+//! release only when it is released or carries such an escalation, and their own
+//! notifications; anonymous callers read released releases and published notes. A thing
+//! the viewer may not see must answer exactly like a thing that does not exist.
 
 mod common;
 
