@@ -5,6 +5,8 @@
 //! - [`TestApp`] is a server on `127.0.0.1:0` with an HTTP client; its workflow steps
 //!   (`create_ticket`, `escalate`, `triage`, `ship`, …) live in [`steps`], so a test reads
 //!   as the story it tells.
+//! - [`Local`] is the same application without a socket: for calling the domain services
+//!   directly, or the router in-process with `tower::ServiceExt::oneshot`.
 //! - [`ids`] builds global ids and cursors, and the made-up ids of "unknown" cases.
 //! - [`expect`] holds the visibility assertions ("invisible answers like nonexistent").
 //! - [`ws`] is a graphql-transport-ws client.
@@ -253,6 +255,58 @@ pub fn unique_sub(role: &str) -> String {
 /// `Bearer <token>`, for requests that set the `Authorization` header themselves.
 pub fn bearer(token: &str) -> String {
     format!("Bearer {token}")
+}
+
+// ---------------------------------------------------------------------------------------
+// The application without a server.
+
+/// The application over a fresh test database, with no socket: call the domain services
+/// with `app.db` and `app.bus`, or drive [`Local::router`] with `oneshot`.
+pub struct Local {
+    pub app: App,
+    keys: Keys,
+    _db: TestDb,
+}
+
+impl Local {
+    /// With the default test configuration.
+    pub async fn new() -> Local {
+        Self::with(|_| {}).await
+    }
+
+    /// With a configuration the test adjusts first.
+    pub async fn with(adjust: impl FnOnce(&mut Config)) -> Local {
+        init_tracing();
+        let db = TestDb::create().await;
+        let config = test_config(&db, adjust);
+        let conn = tier3::db::connect(&config).await.expect("connect");
+        tier3::db::migrate(&conn).await.expect("migrate");
+        let keys = Keys::from_config(&config).expect("keys");
+        let app = App::with_db(config, conn).expect("app");
+        Local { app, keys, _db: db }
+    }
+
+    /// The HTTP routes with their middleware, as the server runs them.
+    pub fn router(&self) -> axum::Router {
+        tier3::router(self.app.clone())
+    }
+
+    /// Signs claims with the application's key.
+    pub fn sign(&self, claims: &Claims) -> String {
+        self.keys.sign(claims).expect("sign")
+    }
+
+    /// Counts rows of a table straight from the database.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        count_rows_in(&self.app.db, table).await
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // Stops the event publisher (and listener) before the database goes away.
+        self.app.shutdown.cancel();
+    }
 }
 
 // ---------------------------------------------------------------------------------------
