@@ -1,4 +1,4 @@
-//! The edge (DESIGN.md "Identity and roles"): a present but invalid token is HTTP 401
+//! Identity at the edge: a present but invalid token is HTTP 401
 //! `UNAUTHENTICATED` with no data, whatever is wrong with it; no token is anonymous; a valid
 //! token provisions its user and its role counts on every request; each key type verifies
 //! its own tokens only, by key type, never by the token's `alg`.
@@ -8,15 +8,13 @@ mod common;
 use std::path::PathBuf;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use common::{SECRET, TestApp, data};
+use common::{SECRET, TestApp, bearer, data, steps::CREATE_TICKET};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use tier3::auth::Claims;
 
 const VIEWER: &str = "{ viewer { id name email role } }";
-const CREATE: &str =
-    "mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id subject } } }";
 
 /// A test key in `tests/fixtures/`.
 fn fixture(name: &str) -> PathBuf {
@@ -50,29 +48,12 @@ fn unsigned(alg: &str, claims: &impl serde::Serialize) -> String {
     format!("{header}.{payload}.")
 }
 
-/// POSTs `body` with this exact `Authorization` header (or none).
-async fn post_raw(
-    app: &TestApp,
-    authorization: Option<&str>,
-    body: &Value,
-) -> (StatusCode, header::HeaderMap, Value) {
-    let mut req = app.client.post(app.url("/graphql")).json(body);
-    if let Some(value) = authorization {
-        req = req.header(header::AUTHORIZATION, value);
-    }
-    let res = req.send().await.expect("request");
-    let (status, headers) = (res.status(), res.headers().clone());
-    let text = res.text().await.expect("body");
-    let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    (status, headers, json)
-}
-
 fn query(q: &str) -> Value {
     json!({ "query": q, "variables": {} })
 }
 
 fn create_body() -> Value {
-    json!({ "query": CREATE, "variables": { "i": { "subject": "sneaky", "description": "should not exist" } } })
+    json!({ "query": CREATE_TICKET, "variables": { "i": { "subject": "sneaky", "description": "should not exist" } } })
 }
 
 /// The one shape every rejected token gets: 401, `UNAUTHENTICATED`, a challenge, no data.
@@ -120,7 +101,7 @@ async fn assert_rejected(app: &TestApp, case: &str, authorization: &str) {
         query("{ tickets { totalCount } }"),
         create_body(),
     ] {
-        let (status, headers, res) = post_raw(app, Some(authorization), &body).await;
+        let (status, headers, res) = app.post_raw(Some(authorization), body.to_string()).await;
         assert_unauthenticated(case, status, &headers, &res);
     }
     assert_eq!(provisioned(app).await, before, "{case}: wrote something");
@@ -132,7 +113,9 @@ async fn assert_token_rejected(app: &TestApp, case: &str, token: &str) {
 
 /// The viewer a token signs in as (the request must succeed).
 async fn viewer(app: &TestApp, token: &str) -> Value {
-    let (status, _, res) = post_raw(app, Some(&format!("Bearer {token}")), &query(VIEWER)).await;
+    let (status, _, res) = app
+        .post_raw(Some(&bearer(token)), query(VIEWER).to_string())
+        .await;
     assert_eq!(status, StatusCode::OK, "{res}");
     let viewer = data(&res)["viewer"].clone();
     assert!(viewer.is_object(), "no viewer: {res}");
@@ -273,16 +256,18 @@ async fn expiry_has_a_leeway_but_not_more() {
 #[tokio::test]
 async fn no_header_is_anonymous() {
     let app = TestApp::spawn().await;
-    let (status, _, res) = post_raw(&app, None, &query(VIEWER)).await;
+    let (status, _, res) = app.post_raw(None, query(VIEWER).to_string()).await;
     assert_eq!(status, StatusCode::OK, "{res}");
     assert!(data(&res)["viewer"].is_null(), "{res}");
     // Anonymous sees no tickets and may not open one.
     let alice = app.customer("acme").await;
     app.create_ticket(&alice, "mine").await;
-    let (status, _, res) = post_raw(&app, None, &query("{ tickets { totalCount } }")).await;
+    let (status, _, res) = app
+        .post_raw(None, query("{ tickets { totalCount } }").to_string())
+        .await;
     assert_eq!(status, StatusCode::OK, "{res}");
     assert_eq!(data(&res)["tickets"]["totalCount"], 0, "{res}");
-    let (_, _, res) = post_raw(&app, None, &create_body()).await;
+    let (_, _, res) = app.post_raw(None, create_body().to_string()).await;
     assert!(res["data"]["createTicket"].is_null(), "{res}");
     assert!(!common::code(&res).is_empty(), "{res}");
     assert_eq!(app.count_rows("ticket").await, 1);
@@ -314,14 +299,22 @@ async fn a_valid_token_provisions_the_user_and_its_role_counts_every_time() {
     );
     let agent = app.sign(&TestApp::claims("dana", "agent", None));
     let res = app
-        .gql_token(Some(&agent), CREATE, create_body()["variables"].clone())
+        .gql_token(
+            Some(&agent),
+            CREATE_TICKET,
+            create_body()["variables"].clone(),
+        )
         .await;
     assert!(
         res["data"]["createTicket"].is_null(),
         "agent opened a ticket: {res}"
     );
     let res = app
-        .gql_token(Some(&customer), CREATE, create_body()["variables"].clone())
+        .gql_token(
+            Some(&customer),
+            CREATE_TICKET,
+            create_body()["variables"].clone(),
+        )
         .await;
     assert!(
         data(&res)["createTicket"]["ticket"]["id"].is_string(),
@@ -379,7 +372,7 @@ async fn issuer_and_audience_are_checked_when_configured() {
     }
 }
 
-/// DESIGN.md: "`iss`/`aud` are checked when configured". jsonwebtoken 11 only checks them
+/// A configured issuer or audience must be in the token. jsonwebtoken 11 only checks them
 /// when the token carries them unless they are in `required_spec_claims`, which
 /// `Keys::from_config` sets to `["exp", "sub"]` only.
 #[tokio::test]

@@ -1,19 +1,17 @@
-//! Bad input end to end: every refusal carries a DESIGN.md `extensions.code`, leaks no SQL
-//! or internals, and changes nothing; concurrent writes to one ticket lose nothing.
+//! Bad input end to end: every refusal carries one of the API's error codes in
+//! `extensions.code`, leaks no SQL or internals, and changes nothing; concurrent writes to
+//! one ticket lose nothing.
 
 mod common;
 
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use common::{TestApp, User, code, data};
+use common::{
+    MADE_UP, TestApp, User, b64, code, data, gid,
+    steps::{ADD_COMMENT, CREATE_TICKET, UPDATE_TICKET},
+};
 use serde_json::{Value, json};
 
 const TICKET: &str = "query($id: ID) { ticket(id: $id) { id status priority assignee { id } } }";
 const NODE: &str = "query($id: ID!) { node(id: $id) { id } }";
-const CREATE: &str =
-    "mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id } } }";
-const COMMENT: &str = "mutation($i: AddCommentInput!) { addComment(input: $i) { comment { id } } }";
-const UPDATE: &str = "mutation($i: UpdateTicketInput!) { updateTicket(input: $i) {
-  ticket { status priority solvedBy assignee { id } } } }";
 const STATE: &str = "query($id: ID!) { ticket(id: $id) { status priority solvedBy assignee { id }
   comments(first: 100) { totalCount }
   events(first: 100) { totalCount nodes { kind fromStatus toStatus } } } }";
@@ -32,11 +30,6 @@ const INTERNALS: [&str; 8] = [
     "panicked",
     "src/",
 ];
-
-/// A global id as the server encodes them.
-fn gid(kind: &str, id: i64) -> String {
-    STANDARD.encode(format!("{kind}:{id}"))
-}
 
 /// Every error message of a response, checked for leaks.
 fn assert_no_leaks(res: &Value) {
@@ -66,31 +59,13 @@ fn assert_code(case: &str, res: &Value, expected: &str) {
 
 /// Row counts of the tables a ticket write touches.
 async fn snapshot(app: &TestApp) -> [i64; 3] {
-    [
-        app.count_rows("ticket").await,
-        app.count_rows("comment").await,
-        app.count_rows("event").await,
-    ]
+    app.rows(["ticket", "comment", "event"]).await
 }
 
 /// The ticket as an agent sees it (status, priority, assignee, comments, events).
 async fn state(app: &TestApp, agent: &User, id: &str) -> Value {
     let res = app.gql(Some(agent), STATE, json!({ "id": id })).await;
     data(&res)["ticket"].clone()
-}
-
-async fn update(app: &TestApp, user: &User, input: Value) -> Value {
-    app.gql(Some(user), UPDATE, json!({ "i": input })).await
-}
-
-/// Moves a ticket to `status` as `agent`, asserting it worked.
-async fn set_status(app: &TestApp, agent: &User, id: &str, status: &str) {
-    let res = update(app, agent, json!({ "ticketId": id, "status": status })).await;
-    assert_eq!(
-        data(&res)["updateTicket"]["ticket"]["status"],
-        status,
-        "{res}"
-    );
 }
 
 #[tokio::test]
@@ -104,16 +79,16 @@ async fn unknown_and_malformed_ids_are_not_found() {
     let ticket_before = state(&app, &agent, &id).await;
 
     let bad_ids: Vec<(&str, String)> = vec![
-        ("unknown ticket", gid("Ticket", 999_999)),
+        ("unknown ticket", gid("Ticket", MADE_UP)),
         ("ticket id 0", gid("Ticket", 0)),
         ("negative ticket id", gid("Ticket", -1)),
-        ("non-numeric ticket id", STANDARD.encode("Ticket:abc")),
+        ("non-numeric ticket id", b64("Ticket:abc")),
         (
             "ticket id overflowing i64",
-            STANDARD.encode("Ticket:99999999999999999999"),
+            b64("Ticket:99999999999999999999"),
         ),
-        ("unknown kind", STANDARD.encode("Spaceship:1")),
-        ("no kind", STANDARD.encode("1")),
+        ("unknown kind", b64("Spaceship:1")),
+        ("no kind", b64("1")),
         ("garbage", "garbage!!".into()),
         ("empty", String::new()),
         ("raw number", "1".into()),
@@ -137,14 +112,16 @@ async fn unknown_and_malformed_ids_are_not_found() {
             let res = app
                 .gql(
                     Some(user),
-                    COMMENT,
+                    ADD_COMMENT,
                     json!({ "i": { "ticketId": bad, "body": "hello", "public": true } }),
                 )
                 .await;
             assert_code(&format!("addComment: {case}"), &res, "NOT_FOUND");
             assert!(res["data"]["addComment"].is_null(), "{case}: {res}");
 
-            let res = update(&app, user, json!({ "ticketId": bad, "status": "SOLVED" })).await;
+            let res = app
+                .update_ticket(user, json!({ "ticketId": bad, "status": "SOLVED" }))
+                .await;
             assert_code(&format!("updateTicket: {case}"), &res, "NOT_FOUND");
             assert!(res["data"]["updateTicket"].is_null(), "{case}: {res}");
         }
@@ -159,7 +136,7 @@ async fn unknown_and_malformed_ids_are_not_found() {
     }
     for kind in ["Ticket", "Comment", "User", "Organization"] {
         let res = app
-            .gql(Some(&agent), NODE, json!({ "id": gid(kind, 999_999) }))
+            .gql(Some(&agent), NODE, json!({ "id": gid(kind, MADE_UP) }))
             .await;
         assert_code(&format!("node: unknown {kind}"), &res, "NOT_FOUND");
     }
@@ -168,7 +145,7 @@ async fn unknown_and_malformed_ids_are_not_found() {
         .gql(
             Some(&agent),
             "query($n: Int!) { ticket(number: $n) { id } }",
-            json!({ "n": 999_999 }),
+            json!({ "n": MADE_UP }),
         )
         .await;
     assert_code("ticket(number): unknown", &res, "NOT_FOUND");
@@ -225,7 +202,7 @@ async fn text_fields_are_required_and_bounded() {
         let res = app
             .gql(
                 Some(&alice),
-                CREATE,
+                CREATE_TICKET,
                 json!({ "i": { "subject": subject, "description": description } }),
             )
             .await;
@@ -241,7 +218,7 @@ async fn text_fields_are_required_and_bounded() {
             let res = app
                 .gql(
                     Some(user),
-                    COMMENT,
+                    ADD_COMMENT,
                     json!({ "i": { "ticketId": id, "body": body, "public": public } }),
                 )
                 .await;
@@ -253,8 +230,8 @@ async fn text_fields_are_required_and_bounded() {
     let res = app
         .gql(
             Some(&agent),
-            COMMENT,
-            json!({ "i": { "ticketId": gid("Ticket", 999_999), "body": "", "public": true } }),
+            ADD_COMMENT,
+            json!({ "i": { "ticketId": gid("Ticket", MADE_UP), "body": "", "public": true } }),
         )
         .await;
     assert!(
@@ -267,7 +244,7 @@ async fn text_fields_are_required_and_bounded() {
     let res = app
         .gql(
             Some(&alice),
-            CREATE,
+            CREATE_TICKET,
             json!({ "i": { "subject": "é".repeat(200), "description": "d".repeat(20_000) } }),
         )
         .await;
@@ -295,9 +272,9 @@ async fn page_sizes_and_cursors_are_validated() {
     ];
     let bad_cursors = [
         "garbage".to_owned(),
-        STANDARD.encode("cursor:abc"),
-        STANDARD.encode("cursor:-5"),
-        STANDARD.encode("cursor:"),
+        b64("cursor:abc"),
+        b64("cursor:-5"),
+        b64("cursor:"),
         id.clone(), // a node id is not a cursor
         String::new(),
     ];
@@ -384,7 +361,7 @@ async fn malformed_requests_are_bad_user_input() {
         ),
         (
             "unknown input field",
-            UPDATE,
+            UPDATE_TICKET,
             json!({ "i": { "ticketId": id, "status": "SOLVED", "lockVersion": 0 } }),
         ),
         (
@@ -394,33 +371,33 @@ async fn malformed_requests_are_bad_user_input() {
         ),
         (
             "wrong variable type (number for an input object)",
-            UPDATE,
+            UPDATE_TICKET,
             json!({ "i": 42 }),
         ),
         (
             "wrong variable type (bool for String)",
-            COMMENT,
+            ADD_COMMENT,
             json!({ "i": { "ticketId": id, "body": true, "public": true } }),
         ),
         (
             "unknown enum value",
-            UPDATE,
+            UPDATE_TICKET,
             json!({ "i": { "ticketId": id, "status": "DONE" } }),
         ),
         (
             "enum in the wrong case",
-            UPDATE,
+            UPDATE_TICKET,
             json!({ "i": { "ticketId": id, "priority": "high" } }),
         ),
         (
             "missing required input field",
-            COMMENT,
+            ADD_COMMENT,
             json!({ "i": { "ticketId": id, "public": true } }),
         ),
-        ("missing required variable", UPDATE, json!({})),
+        ("missing required variable", UPDATE_TICKET, json!({})),
         (
             "null for a non-null field",
-            COMMENT,
+            ADD_COMMENT,
             json!({ "i": { "ticketId": id, "body": null, "public": true } }),
         ),
     ];
@@ -441,7 +418,7 @@ async fn malformed_requests_are_bad_user_input() {
     assert_eq!(state(&app, &agent, &id).await, ticket_before);
 }
 
-/// DESIGN.md "The API": errors carry `extensions.code` and leak no internals. A body that
+/// Every error carries `extensions.code` and leaks no internals. A body that
 /// is not a GraphQL request is answered by async-graphql-axum's extractor rejection
 /// instead: `400` with the plain text `InvalidRequest(Error("key must be a string", ...))`.
 #[tokio::test]
@@ -486,36 +463,31 @@ async fn update_ticket_refuses_empty_changes_and_bad_assignees() {
     let before = snapshot(&app).await;
     let ticket_before = state(&app, &agent, &id).await;
 
-    let res = update(&app, &agent, json!({ "ticketId": id })).await;
+    let res = app.update_ticket(&agent, json!({ "ticketId": id })).await;
     assert_code("no changes", &res, "BAD_USER_INPUT");
-    let res = update(
-        &app,
-        &agent,
-        json!({ "ticketId": id, "status": null, "priority": null }),
-    )
-    .await;
+    let res = app
+        .update_ticket(
+            &agent,
+            json!({ "ticketId": id, "status": null, "priority": null }),
+        )
+        .await;
     assert_code("only nulls", &res, "BAD_USER_INPUT");
 
     for (case, assignee) in [
         ("the requester (a customer)", alice.id.clone()),
         ("another customer", bob.id.clone()),
         ("a developer", developer.id.clone()),
-        ("an unknown user", gid("User", 999_999)),
+        ("an unknown user", gid("User", MADE_UP)),
         ("a ticket id", id.clone()),
         ("garbage", "garbage".into()),
         ("empty", String::new()),
     ] {
-        let res = update(
-            &app,
-            &agent,
-            json!({ "ticketId": id, "assigneeId": assignee }),
-        )
-        .await;
+        let res = app
+            .update_ticket(&agent, json!({ "ticketId": id, "assigneeId": assignee }))
+            .await;
         assert_code(&format!("assign to {case}"), &res, "BAD_USER_INPUT");
         // Together with a valid change, the whole update is refused.
-        let res = update(
-            &app,
-            &agent,
+        let res = app.update_ticket(&agent,
             json!({ "ticketId": id, "status": "OPEN", "priority": "URGENT", "assigneeId": assignee }),
         )
         .await;
@@ -529,12 +501,9 @@ async fn update_ticket_refuses_empty_changes_and_bad_assignees() {
     assert_eq!(state(&app, &agent, &id).await, ticket_before);
 
     // The right assignee works.
-    let res = update(
-        &app,
-        &agent,
-        json!({ "ticketId": id, "assigneeId": agent.id }),
-    )
-    .await;
+    let res = app
+        .update_ticket(&agent, json!({ "ticketId": id, "assigneeId": agent.id }))
+        .await;
     assert_eq!(
         data(&res)["updateTicket"]["ticket"]["assignee"]["id"],
         agent.id.as_str()
@@ -556,7 +525,7 @@ async fn invalid_status_transitions_change_nothing() {
         json!({ "ticketId": id, "status": "NEW", "priority": "URGENT" }),
         json!({ "ticketId": id, "status": "CLOSED", "assigneeId": agent.id }),
     ] {
-        let res = update(&app, &agent, input.clone()).await;
+        let res = app.update_ticket(&agent, input.clone()).await;
         assert_code(&format!("NEW: {input}"), &res, "INVALID_TRANSITION");
         assert!(res["data"]["updateTicket"].is_null(), "{res}");
     }
@@ -564,14 +533,18 @@ async fn invalid_status_transitions_change_nothing() {
     assert_eq!(state(&app, &agent, &id).await, ticket_before);
 
     // SOLVED -> PENDING (and the other moves solved does not allow).
-    set_status(&app, &agent, &id, "SOLVED").await;
+    app.set_status(&agent, &id, "SOLVED").await;
     let before = snapshot(&app).await;
     let ticket_before = state(&app, &agent, &id).await;
     for to in ["PENDING", "NEW", "ON_HOLD", "SOLVED"] {
-        let res = update(&app, &agent, json!({ "ticketId": id, "status": to })).await;
+        let res = app
+            .update_ticket(&agent, json!({ "ticketId": id, "status": to }))
+            .await;
         assert_code(&format!("SOLVED -> {to}"), &res, "INVALID_TRANSITION");
     }
-    let res = update(&app, &alice, json!({ "ticketId": id, "status": "SOLVED" })).await;
+    let res = app
+        .update_ticket(&alice, json!({ "ticketId": id, "status": "SOLVED" }))
+        .await;
     assert!(
         ["INVALID_TRANSITION", "FORBIDDEN"].contains(&code(&res)),
         "{res}"
@@ -580,7 +553,7 @@ async fn invalid_status_transitions_change_nothing() {
     assert_eq!(state(&app, &agent, &id).await, ticket_before);
 
     // CLOSED -> anything, and no other change either.
-    set_status(&app, &agent, &id, "CLOSED").await;
+    app.set_status(&agent, &id, "CLOSED").await;
     let before = snapshot(&app).await;
     let ticket_before = state(&app, &agent, &id).await;
     let mut inputs: Vec<Value> = ["NEW", "OPEN", "PENDING", "ON_HOLD", "SOLVED", "CLOSED"]
@@ -591,10 +564,12 @@ async fn invalid_status_transitions_change_nothing() {
     inputs.push(json!({ "ticketId": id, "assigneeId": agent.id }));
     inputs.push(json!({ "ticketId": id, "assigneeId": null }));
     for input in inputs {
-        let res = update(&app, &agent, input.clone()).await;
+        let res = app.update_ticket(&agent, input.clone()).await;
         assert_code(&format!("CLOSED: {input}"), &res, "INVALID_TRANSITION");
     }
-    let res = update(&app, &alice, json!({ "ticketId": id, "status": "SOLVED" })).await;
+    let res = app
+        .update_ticket(&alice, json!({ "ticketId": id, "status": "SOLVED" }))
+        .await;
     assert!(
         ["INVALID_TRANSITION", "FORBIDDEN"].contains(&code(&res)),
         "{res}"
@@ -603,7 +578,7 @@ async fn invalid_status_transitions_change_nothing() {
         let res = app
             .gql(
                 Some(user),
-                COMMENT,
+                ADD_COMMENT,
                 json!({ "i": { "ticketId": id, "body": "hello?", "public": public } }),
             )
             .await;
@@ -669,8 +644,8 @@ async fn concurrent_updates_of_different_fields_lose_nothing() {
         let id = app.create_ticket(&alice, &case).await;
         let events_before = app.count_rows("event").await;
         let (r1, r2) = tokio::join!(
-            update(&app, &a1, json!({ "ticketId": id, "priority": "HIGH" })),
-            update(&app, &a2, json!({ "ticketId": id, "status": "PENDING" })),
+            app.update_ticket(&a1, json!({ "ticketId": id, "priority": "HIGH" })),
+            app.update_ticket(&a2, json!({ "ticketId": id, "status": "PENDING" })),
         );
         let priority_acked = outcome(&case, &r1, "updateTicket").is_some();
         let status_acked = outcome(&case, &r2, "updateTicket").is_some();
@@ -698,11 +673,11 @@ async fn concurrent_status_moves_serialize() {
     for round in 0..ROUNDS {
         let case = format!("OPEN -> PENDING | ON_HOLD, round {round}");
         let id = app.create_ticket(&alice, &case).await;
-        set_status(&app, &a1, &id, "OPEN").await;
+        app.set_status(&a1, &id, "OPEN").await;
         let events_before = app.count_rows("event").await;
         let (r1, r2) = tokio::join!(
-            update(&app, &a1, json!({ "ticketId": id, "status": "PENDING" })),
-            update(&app, &a2, json!({ "ticketId": id, "status": "ON_HOLD" })),
+            app.update_ticket(&a1, json!({ "ticketId": id, "status": "PENDING" })),
+            app.update_ticket(&a2, json!({ "ticketId": id, "status": "ON_HOLD" })),
         );
         let acks = [
             outcome(&case, &r1, "updateTicket"),
@@ -735,11 +710,11 @@ async fn concurrent_status_moves_serialize() {
     for round in 0..ROUNDS {
         let case = format!("SOLVED -> OPEN | CLOSED, round {round}");
         let id = app.create_ticket(&alice, &case).await;
-        set_status(&app, &a1, &id, "SOLVED").await;
+        app.set_status(&a1, &id, "SOLVED").await;
         let events_before = app.count_rows("event").await;
         let (r1, r2) = tokio::join!(
-            update(&app, &a1, json!({ "ticketId": id, "status": "OPEN" })),
-            update(&app, &a2, json!({ "ticketId": id, "status": "CLOSED" })),
+            app.update_ticket(&a1, json!({ "ticketId": id, "status": "OPEN" })),
+            app.update_ticket(&a2, json!({ "ticketId": id, "status": "CLOSED" })),
         );
         let reopened = outcome(&case, &r1, "updateTicket");
         let closed = outcome(&case, &r2, "updateTicket");
@@ -764,7 +739,7 @@ async fn a_customer_reply_racing_a_close_is_all_or_nothing() {
     for round in 0..ROUNDS {
         let case = format!("reply | close, round {round}");
         let id = app.create_ticket(&alice, &case).await;
-        set_status(&app, &agent, &id, "SOLVED").await;
+        app.set_status(&agent, &id, "SOLVED").await;
         let [tickets, comments, events] = snapshot(&app).await;
         let (reply, close) = tokio::join!(
             app.gql(
@@ -772,7 +747,7 @@ async fn a_customer_reply_racing_a_close_is_all_or_nothing() {
                 "mutation($i: AddCommentInput!) { addComment(input: $i) { comment { id } ticket { status } } }",
                 json!({ "i": { "ticketId": id, "body": "still broken", "public": true } }),
             ),
-            update(&app, &agent, json!({ "ticketId": id, "status": "CLOSED" })),
+            app.update_ticket(&agent, json!({ "ticketId": id, "status": "CLOSED" })),
         );
         let replied = outcome(&case, &reply, "addComment").is_some();
         let closed = outcome(&case, &close, "updateTicket").is_some();

@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{SECRET, TestApp, WsEvent, code, data};
+use common::{SECRET, TestApp, WsEvent, code, data, eventually};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::{
@@ -91,32 +91,13 @@ async fn ready(app: &TestApp) -> StatusCode {
         .status()
 }
 
-/// Polls until `f` holds, for at most `secs`.
-async fn eventually<F, Fut>(secs: u64, mut f: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < until {
-        if f().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    false
-}
-
 /// Only PostgreSQL can go away from under a running server; the embedded SQLite file cannot.
 #[tokio::test]
-async fn the_server_rides_out_a_database_outage() {
-    let Ok(admin) = std::env::var("TIER3_TEST_DATABASE_URL") else {
-        eprintln!("skipped: set TIER3_TEST_DATABASE_URL to run the database-outage test");
-        return;
-    };
-    if admin.is_empty() {
+async fn the_server_rides_out_a_database_outage_on_postgres() {
+    if !common::needs_postgres("the_server_rides_out_a_database_outage_on_postgres") {
         return;
     }
+    let admin = common::postgres_url().expect("PostgreSQL");
     let proxy = DbProxy::start(host_port(&admin)).await;
     let proxy_addr = proxy.addr;
     let app = TestApp::spawn_with(move |c| {
@@ -225,8 +206,10 @@ async fn the_server_rides_out_a_database_outage() {
 /// Runs the real binary, sends it SIGTERM mid-request, and watches it leave.
 #[tokio::test]
 async fn sigterm_drains_requests_closes_sockets_and_exits_in_time() {
-    if std::env::var("TIER3_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty()) {
-        // Nothing database-specific here; the SQLite run covers it.
+    if !common::runs_on_sqlite_only(
+        "sigterm_drains_requests_closes_sockets_and_exits_in_time",
+        "nothing database-specific; the SQLite pass covers it",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

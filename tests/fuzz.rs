@@ -1,7 +1,7 @@
 //! Robustness: arbitrary documents, variables, ids and bodies thrown at a real server, as
-//! several viewers. Whatever arrives, the answer is never a 5xx, is JSON, every error has a
-//! DESIGN.md code, and no message leaks internals. Cases come from a fixed seed, so a failure
-//! reproduces; the failing input is printed.
+//! several viewers. Whatever arrives, the answer is never a 5xx, is JSON, every error has
+//! one of the API's eight error codes, and no message leaks internals. Cases come from a
+//! fixed seed, so a failure reproduces; the failing input is printed.
 
 mod common;
 

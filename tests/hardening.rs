@@ -4,34 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{TestApp, code, data};
+use common::{MADE_UP, TestApp, bearer, code, data};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-/// Sends raw bytes as a JSON POST; returns status, headers and the JSON (or text) body.
-async fn post_raw(
-    app: &TestApp,
-    token: Option<&str>,
-    body: Vec<u8>,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = app
-        .client
-        .post(app.url("/graphql"))
-        .header("content-type", "application/json")
-        .body(body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res.text().await.unwrap_or_default();
-    (
-        status,
-        headers,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
 
 fn limit_of(res: &Value) -> &str {
     res["errors"][0]["extensions"]["limit"]
@@ -154,16 +129,17 @@ async fn body_size_is_limited() {
             .to_string()
             .into_bytes()
     };
-    let (status, _, body) = post_raw(&app, Some(&agent.token), pad(1_000)).await;
+    let (status, _, body) = app.post_raw(Some(&bearer(&agent.token)), pad(1_000)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _, body) = post_raw(&app, Some(&agent.token), pad(1_001)).await;
+    let (status, _, body) = app.post_raw(Some(&bearer(&agent.token)), pad(1_001)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!((code(&body), limit_of(&body)), ("BAD_USER_INPUT", "body"));
     still_healthy(&app, &agent.token).await;
 }
 
-/// The abuse list, against the default limits: each refused well under a second,
-/// and the next request answered normally.
+/// The abuse cases (a huge body, deep nesting, many aliases, duplicated fields, a big
+/// batch) against the default limits: each refused well under a second, and the next
+/// request answered normally.
 #[tokio::test]
 async fn abusive_requests_are_refused_fast() {
     let app = TestApp::spawn().await;
@@ -214,7 +190,7 @@ async fn abusive_requests_are_refused_fast() {
     ];
     for (what, body, status) in bodies {
         let started = Instant::now();
-        let (got, _, res) = post_raw(&app, Some(&agent.token), body).await;
+        let (got, _, res) = app.post_raw(Some(&bearer(&agent.token)), body).await;
         let took = started.elapsed();
         assert_eq!(got, status, "{what}: {res}");
         assert_eq!(code(&res), "BAD_USER_INPUT", "{what}: {res}");
@@ -502,7 +478,11 @@ async fn metrics_and_request_ids() {
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "abc-123");
     let _ = app
-        .gql(Some(&agent), "{ ticket(number: 999999) { id } }", json!({}))
+        .gql(
+            Some(&agent),
+            "query($n: Int!) { ticket(number: $n) { id } }",
+            json!({ "n": MADE_UP }),
+        )
         .await;
 
     let mut ws = app.ws(Some(&agent)).await;

@@ -5,10 +5,10 @@ mod common;
 
 use std::{
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use common::{SECRET, TestApp};
+use common::{SECRET, TestApp, eventually};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -49,14 +49,7 @@ async fn status(app: &TestApp, token: &str) -> StatusCode {
 
 /// Polls until the token gets `want`, for at most `secs`.
 async fn becomes(app: &TestApp, token: &str, want: StatusCode, secs: u64) -> bool {
-    let until = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < until {
-        if status(app, token).await == want {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    false
+    eventually(secs, || async { status(app, token).await == want }).await
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::atomic::Ordering;
 
-use common::{TestApp, data};
+use common::{TestApp, User, data};
 use serde_json::json;
 
 const PAGE: &str = r#"query($n: Int!) {
@@ -20,7 +20,7 @@ const PAGE: &str = r#"query($n: Int!) {
   }
 }"#;
 
-async fn statements_for(app: &TestApp, user: &common::User, n: i64) -> usize {
+async fn statements_for(app: &TestApp, user: &User, n: i64) -> usize {
     // Warm up the viewer (provisioning writes on first sight only).
     data(&app.gql(Some(user), "{ viewer { id } }", json!({})).await);
     let before = app.statements.load(Ordering::SeqCst);
@@ -62,7 +62,7 @@ async fn ticket_page_costs_the_same_for_5_and_50_tickets() {
 
     // A customer with organization scope pays the same constant (one extra scope check).
     let scoped = &customers[0];
-    app.grant_scope(scoped).await;
+    app.grant_scope(&app.admin().await, scoped).await;
     let mine = statements_for(&app, scoped, 10).await;
     assert!(mine <= 12, "{mine} statements for a customer's page");
 }
@@ -80,7 +80,7 @@ async fn hot_pages_cost_a_fixed_number_of_statements_under_load() {
         customers.push(app.customer(org).await);
     }
     let scoped = customers[0].clone();
-    app.grant_scope(&scoped).await;
+    app.grant_scope(&app.admin().await, &scoped).await;
     let mut tickets = Vec::new();
     for i in 0..60 {
         let c = if i % 2 == 0 {
@@ -102,14 +102,7 @@ async fn hot_pages_cost_a_fixed_number_of_statements_under_load() {
     }
     // The newest 40: the small pages hold escalated tickets too.
     for (i, t) in tickets.iter().enumerate().skip(20) {
-        let res = app
-            .gql(
-                Some(&agent),
-                "mutation($i: EscalateTicketInput!) { escalateTicket(input: $i) { escalation { id } } }",
-                json!({ "i": { "ticketId": t, "title": format!("bug {i}"), "details": "repro", "priority": "P2" } }),
-            )
-            .await;
-        data(&res);
+        app.escalate(&agent, t, &format!("bug {i}"), "P2").await;
     }
 
     let q1 = "query($n: Int!) { tickets(first: $n) { totalCount nodes { id number subject status
@@ -119,13 +112,7 @@ async fn hot_pages_cost_a_fixed_number_of_statements_under_load() {
       comments(first: 100) { nodes { body public author { name } } } } }";
     let q3 = "query($n: Int!) { escalations(first: $n) { nodes { id title
       tickets(first: 1) { nodes { subject number organization { name } } } } } }";
-    let cases: Vec<(
-        &str,
-        &common::User,
-        &str,
-        serde_json::Value,
-        serde_json::Value,
-    )> = vec![
+    let cases: Vec<(&str, &User, &str, serde_json::Value, serde_json::Value)> = vec![
         (
             "Q1 scoped customer",
             &scoped,

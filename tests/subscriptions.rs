@@ -2,23 +2,10 @@
 
 mod common;
 
-use common::{TestApp, User, WsEvent, data};
+use common::{TestApp, WsEvent, cursor_row, made_up, steps::ADD_COMMENT};
 use serde_json::{Value, json};
 
 const EVENT: &str = "cursor kind fromStatus toStatus public ticket { id } comment { body public }";
-
-async fn run(app: &TestApp, user: &User, name: &str, selection: &str, input: Value) -> Value {
-    let upper = name[..1].to_uppercase() + &name[1..];
-    let q = format!("mutation($i: {upper}Input!) {{ {name}(input: $i) {{ {selection} }} }}");
-    let res = app.gql(Some(user), &q, json!({ "i": input })).await;
-    data(&res)[name].clone()
-}
-
-async fn escalate(app: &TestApp, agent: &User, ticket: &str) -> String {
-    let r = run(app, agent, "escalateTicket", "escalation { id }",
-        json!({ "ticketId": ticket, "title": "Checkout 502", "details": "internal", "priority": "P1" })).await;
-    r["escalation"]["id"].as_str().unwrap().to_owned()
-}
 
 /// Reads `next` messages until one satisfies `pred`, returning every kind seen before it.
 async fn until(
@@ -57,56 +44,14 @@ async fn hotfix_updates_reach_their_customer_only() {
     }
     app.wait_subscribers(3).await;
 
-    let esc = escalate(&app, &agent, &alices).await;
-    run(
-        &app,
-        &lead,
-        "triageEscalation",
-        "escalation { id }",
-        json!({ "escalationId": esc, "track": "HOTFIX" }),
-    )
-    .await;
-    run(
-        &app,
-        &dev,
-        "postEscalationUpdate",
-        "escalationUpdate { id }",
-        json!({ "escalationId": esc, "body": "internal: FX cache", "public": false }),
-    )
-    .await;
-    run(
-        &app,
-        &dev,
-        "postEscalationUpdate",
-        "escalationUpdate { id }",
-        json!({ "escalationId": esc, "body": "fix being tested", "public": true }),
-    )
-    .await;
-    let rel = run(
-        &app,
-        &lead,
-        "createRelease",
-        "release { id }",
-        json!({ "version": "1.0.1", "kind": "HOTFIX" }),
-    )
-    .await;
-    let rel = rel["release"]["id"].as_str().unwrap().to_owned();
-    run(
-        &app,
-        &lead,
-        "scheduleEscalation",
-        "escalation { id }",
-        json!({ "escalationId": esc, "releaseId": rel }),
-    )
-    .await;
-    run(
-        &app,
-        &lead,
-        "markReleaseImminent",
-        "release { id }",
-        json!({ "releaseId": rel }),
-    )
-    .await;
+    let esc = app.escalate(&agent, &alices, "Checkout 502", "P1").await;
+    app.triage(&lead, &esc, "HOTFIX").await;
+    app.post_update(&dev, &esc, "internal: FX cache", false)
+        .await;
+    app.post_update(&dev, &esc, "fix being tested", true).await;
+    let rel = app.create_release(&lead, "1.0.1", "HOTFIX").await;
+    app.schedule(&lead, &esc, &rel).await;
+    app.mark_imminent(&lead, &rel).await;
 
     // Alice: triage, the public update (and its relay), scheduling, then her ticket solved.
     let (before, solved) = until(&mut a, "hotfixUpdates", |e| e["toStatus"] == "SOLVED").await;
@@ -136,16 +81,8 @@ async fn hotfix_updates_reach_their_customer_only() {
 
     // Carol got nothing about Alice's ticket: the first thing she receives is her own
     // ticket's hotfix event, triggered now as a sentinel (delivery is in commit order).
-    let esc2 = escalate(&app, &agent, &carols).await;
-    let _ = &esc2;
-    run(
-        &app,
-        &lead,
-        "triageEscalation",
-        "escalation { id }",
-        json!({ "escalationId": esc2, "track": "HOTFIX" }),
-    )
-    .await;
+    let esc2 = app.escalate(&agent, &carols, "Checkout 502", "P1").await;
+    app.triage(&lead, &esc2, "HOTFIX").await;
     let (_, first) = c.next_data().await;
     assert_eq!(
         first["hotfixUpdates"]["ticket"]["id"],
@@ -159,7 +96,8 @@ async fn revoking_scope_stops_events_about_colleagues_at_once() {
     let app = TestApp::spawn().await;
     let alice = app.customer("acme").await;
     let bob = app.customer("acme").await;
-    app.grant_scope(&alice).await;
+    let admin = app.admin().await;
+    app.grant_scope(&admin, &alice).await;
     let bobs = app.create_ticket(&bob, "bob's").await;
     let alices = app.create_ticket(&alice, "alice's").await;
 
@@ -175,7 +113,7 @@ async fn revoking_scope_stops_events_about_colleagues_at_once() {
     let (_, d) = a.next_data().await;
     assert_eq!(d["ticketUpdates"]["comment"]["body"], "first from bob");
 
-    app.revoke_scope(&alice).await;
+    app.revoke_scope(&admin, &alice).await;
     app.comment(&bob, &bobs, "second from bob", true).await;
     app.comment(&alice, &alices, "sentinel", true).await;
     let (_, d) = a.next_data().await;
@@ -223,23 +161,8 @@ async fn ticket_status_changed_follows_one_ticket_or_all_visible() {
     )
     .await;
     app.wait_subscribers(2).await;
-    let update = "mutation($i: UpdateTicketInput!) { updateTicket(input: $i) { ticket { id } } }";
-    data(
-        &app.gql(
-            Some(&agent),
-            update,
-            json!({ "i": { "ticketId": t1, "status": "OPEN" } }),
-        )
-        .await,
-    );
-    data(
-        &app.gql(
-            Some(&agent),
-            update,
-            json!({ "i": { "ticketId": t2, "status": "PENDING" } }),
-        )
-        .await,
-    );
+    app.set_status(&agent, &t1, "OPEN").await;
+    app.set_status(&agent, &t2, "PENDING").await;
     let mut got = Vec::new();
     for _ in 0..3 {
         let (id, d) = ws.next_data().await;
@@ -276,7 +199,7 @@ async fn bad_subscription_input_gets_a_clear_error() {
     let q = "subscription($t: ID) { ticketStatusChanged(ticketId: $t) { toStatus } }";
     for (id, vars, code) in [
         ("a", json!({ "t": carols }), "NOT_FOUND"),
-        ("b", json!({ "t": "VGlja2V0Ojk5OTk5" }), "NOT_FOUND"),
+        ("b", json!({ "t": made_up("Ticket") }), "NOT_FOUND"),
         ("c", json!({ "t": "garbage" }), "NOT_FOUND"),
     ] {
         ws.subscribe(id, q, vars).await;
@@ -399,11 +322,7 @@ async fn resume_from_a_cursor_misses_nothing_even_across_a_restart() {
 /// subscriber of the other (LISTEN/NOTIFY). SQLite is single-instance by design.
 #[tokio::test]
 async fn events_fan_out_across_replicas_on_postgres() {
-    if std::env::var("TIER3_TEST_DATABASE_URL")
-        .map(|v| v.is_empty())
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: needs TIER3_TEST_DATABASE_URL (PostgreSQL)");
+    if !common::needs_postgres("events_fan_out_across_replicas_on_postgres") {
         return;
     }
     let a = TestApp::spawn().await;
@@ -432,11 +351,7 @@ async fn events_fan_out_across_replicas_on_postgres() {
 #[tokio::test]
 async fn listener_reconnects_and_catches_up_on_postgres() {
     use sea_orm::ConnectionTrait as _;
-    if std::env::var("TIER3_TEST_DATABASE_URL")
-        .map(|v| v.is_empty())
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: needs TIER3_TEST_DATABASE_URL (PostgreSQL)");
+    if !common::needs_postgres("listener_reconnects_and_catches_up_on_postgres") {
         return;
     }
     let app = TestApp::spawn().await;
@@ -493,31 +408,9 @@ async fn anonymous_subscribers_hear_only_release_notes() {
     app.wait_subscribers(2).await;
 
     app.comment(&agent, &t, "not for strangers", true).await;
-    let rel = run(
-        &app,
-        &lead,
-        "createRelease",
-        "release { id }",
-        json!({ "version": "2.0.0", "kind": "HOTFIX" }),
-    )
-    .await;
-    let rel = rel["release"]["id"].as_str().unwrap().to_owned();
-    run(
-        &app,
-        &lead,
-        "shipRelease",
-        "release { id }",
-        json!({ "releaseId": rel }),
-    )
-    .await;
-    run(
-        &app,
-        &lead,
-        "publishReleaseNote",
-        "releaseNote { id }",
-        json!({ "releaseId": rel, "title": "2.0.0", "body": "Shipped." }),
-    )
-    .await;
+    let rel = app.create_release(&lead, "2.0.0", "HOTFIX").await;
+    app.ship(&lead, &rel).await;
+    app.publish_note(&lead, &rel, "2.0.0").await;
     let (id, d) = anon.next_data().await;
     assert_eq!(id, "n", "{d}");
     assert_eq!(d["releaseNotePublished"]["title"], "2.0.0");
@@ -597,11 +490,14 @@ async fn an_unknown_event_kind_is_other_and_blocks_nothing() {
 /// PostgreSQL hands out event ids before commit, so a later event can commit first. Delivery
 /// holds at the missing id until its transaction ends, so cursors never pass an event that
 /// will still arrive (a resume from them would lose it), and a rollback does not stall.
+/// SQLite commits one transaction at a time, so there its ids become visible in order.
 #[tokio::test]
-async fn a_late_commit_is_delivered_in_order_and_a_rollback_does_not_stall() {
+async fn a_late_commit_is_delivered_in_order_and_a_rollback_does_not_stall_on_postgres() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
-    if std::env::var("TIER3_TEST_DATABASE_URL").map_or(true, |v| v.is_empty()) {
-        return; // SQLite commits one transaction at a time: ids become visible in order.
+    if !common::needs_postgres(
+        "a_late_commit_is_delivered_in_order_and_a_rollback_does_not_stall_on_postgres",
+    ) {
+        return;
     }
     let app = TestApp::spawn().await;
     let agent = app.agent().await;
@@ -671,7 +567,7 @@ async fn concurrent_writers_lose_no_event_and_keep_id_order() {
             tokio::spawn(async move {
                 for n in 0..25 {
                     let body = json!({
-                        "query": "mutation($i: AddCommentInput!) { addComment(input: $i) { comment { id } } }",
+                        "query": ADD_COMMENT,
                         "variables": { "i": { "ticketId": ticket, "body": format!("w{w} n{n}"), "public": true } },
                     });
                     let _ = client.post(&app_url).bearer_auth(&user.token).json(&body).send().await;
@@ -690,24 +586,11 @@ async fn concurrent_writers_lose_no_event_and_keep_id_order() {
             .await
             .expect("every event arrives");
         let cursor = d["ticketUpdates"]["cursor"].as_str().unwrap();
-        let id = decode_cursor(cursor);
+        let id = cursor_row(cursor);
         assert!(id > last, "out of order or duplicate: {id} after {last}");
         if last != 0 {
             assert_eq!(id, last + 1, "a gap: {} to {id}", last);
         }
         last = id;
     }
-}
-
-fn decode_cursor(cursor: &str) -> i64 {
-    use base64::Engine as _;
-    let text = base64::engine::general_purpose::STANDARD
-        .decode(cursor)
-        .unwrap();
-    String::from_utf8(text)
-        .unwrap()
-        .strip_prefix("cursor:")
-        .unwrap()
-        .parse()
-        .unwrap()
 }

@@ -2,13 +2,11 @@
 
 mod common;
 
-use common::{TestApp, code, data};
+use common::{TestApp, code, data, steps::ADD_COMMENT};
 use serde_json::json;
 
 const TICKET: &str = "query($id: ID!) { ticket(id: $id) { id number status solvedBy subject
   comments { totalCount nodes { body public } } events { nodes { kind fromStatus toStatus public } } } }";
-
-const UPDATE: &str = "mutation($i: UpdateTicketInput!) { updateTicket(input: $i) { ticket { status solvedBy priority assignee { id } } } }";
 
 #[tokio::test]
 async fn a_ticket_lives_its_life() {
@@ -25,7 +23,7 @@ async fn a_ticket_lives_its_life() {
     app.comment(&agent, &id, "internal: blame the toner", false)
         .await;
     let res = app
-        .gql(Some(&agent), UPDATE, json!({ "i": { "ticketId": id, "status": "SOLVED", "priority": "HIGH", "assigneeId": agent.id } }))
+        .update_ticket(&agent, json!({ "ticketId": id, "status": "SOLVED", "priority": "HIGH", "assigneeId": agent.id }))
         .await;
     let updated = &data(&res)["updateTicket"]["ticket"];
     assert_eq!(updated["status"], "SOLVED");
@@ -54,19 +52,11 @@ async fn a_ticket_lives_its_life() {
 
     // The customer solves their own ticket; then the agent closes it.
     let res = app
-        .gql(
-            Some(&alice),
-            UPDATE,
-            json!({ "i": { "ticketId": id, "status": "SOLVED" } }),
-        )
+        .update_ticket(&alice, json!({ "ticketId": id, "status": "SOLVED" }))
         .await;
     assert_eq!(data(&res)["updateTicket"]["ticket"]["solvedBy"], "CUSTOMER");
     let res = app
-        .gql(
-            Some(&agent),
-            UPDATE,
-            json!({ "i": { "ticketId": id, "status": "CLOSED" } }),
-        )
+        .update_ticket(&agent, json!({ "ticketId": id, "status": "CLOSED" }))
         .await;
     assert_eq!(data(&res)["updateTicket"]["ticket"]["status"], "CLOSED");
 
@@ -76,25 +66,17 @@ async fn a_ticket_lives_its_life() {
     let res = app
         .gql(
             Some(&alice),
-            "mutation($i: AddCommentInput!) { addComment(input: $i) { comment { id } } }",
+            ADD_COMMENT,
             json!({ "i": { "ticketId": id, "body": "hello?", "public": true } }),
         )
         .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
     let res = app
-        .gql(
-            Some(&agent),
-            UPDATE,
-            json!({ "i": { "ticketId": id, "status": "OPEN" } }),
-        )
+        .update_ticket(&agent, json!({ "ticketId": id, "status": "OPEN" }))
         .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
     let res = app
-        .gql(
-            Some(&agent),
-            UPDATE,
-            json!({ "i": { "ticketId": id, "priority": "LOW" } }),
-        )
+        .update_ticket(&agent, json!({ "ticketId": id, "priority": "LOW" }))
         .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
     assert_eq!(app.count_rows("comment").await, comments_before);
@@ -165,8 +147,8 @@ async fn ticket_counts_follow_every_write() {
     let alice = app.customer("acme").await;
     let bob = app.customer("acme").await;
     let carol = app.customer("globex").await;
-    let agent = app.agent().await;
-    app.grant_scope(&bob).await;
+    let (agent, admin) = (app.agent().await, app.admin().await);
+    app.grant_scope(&admin, &bob).await;
 
     let mut alice_tickets = Vec::new();
     for i in 0..4 {
@@ -176,11 +158,7 @@ async fn ticket_counts_follow_every_write() {
     app.create_ticket(&carol, "carol's").await;
     for (id, status) in alice_tickets.iter().zip(["OPEN", "PENDING", "SOLVED"]) {
         let res = app
-            .gql(
-                Some(&agent),
-                UPDATE,
-                json!({ "i": { "ticketId": id, "status": status } }),
-            )
+            .update_ticket(&agent, json!({ "ticketId": id, "status": status }))
             .await;
         assert_eq!(
             data(&res)["updateTicket"]["ticket"]["status"],
@@ -190,10 +168,9 @@ async fn ticket_counts_follow_every_write() {
     }
     // A second change of the same ticket moves it between two tallies.
     let res = app
-        .gql(
-            Some(&agent),
-            UPDATE,
-            json!({ "i": { "ticketId": alice_tickets[0], "status": "SOLVED" } }),
+        .update_ticket(
+            &agent,
+            json!({ "ticketId": alice_tickets[0], "status": "SOLVED" }),
         )
         .await;
     assert_eq!(code(&res), "", "{res}");

@@ -1,7 +1,10 @@
-//! Who sees what in the tickets slice: the role × path matrix of DESIGN.md "Identity and
-//! roles". A thing the viewer may not see must be indistinguishable from a thing that does
-//! not exist — on lists, counts, `ticket(id | number)`, `node(id)` and nested fields — and
-//! organization scope must bite (and stop biting) on the very next request.
+//! Who sees what in the tickets slice, role by role and path by path. The rules: staff
+//! (agents, developers, the triage lead, admins) see every ticket; a customer sees the
+//! tickets they requested, and with organization scope every ticket of their organization;
+//! customers never see internal comments or internal events; anonymous callers see no
+//! ticket at all. A thing the viewer may not see must be indistinguishable from a thing that
+//! does not exist — on lists, counts, `ticket(id | number)`, `node(id)` and nested fields —
+//! and organization scope must bite (and stop biting) on the very next request.
 
 mod common;
 
@@ -10,14 +13,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use common::{TestApp, User, code, data};
+use common::{
+    MADE_UP, NODE, TestApp, User, assert_conn, assert_like_nonexistent, code, data, edge_ids, gid,
+    is_null_data,
+    steps::{ADD_COMMENT, CREATE_TICKET, GRANT_SCOPE, REVOKE_SCOPE, UPDATE_TICKET},
+};
 use serde_json::{Value, json};
 
 const TICKETS: &str = "{ tickets { totalCount edges { node { id } } } }";
 const TICKET_BY_ID: &str = "query($id: ID!) { ticket(id: $id) { id } }";
 const TICKET_BY_NUMBER: &str = "query($n: Int!) { ticket(number: $n) { id } }";
-const NODE: &str = "query($id: ID!) { node(id: $id) { __typename id } }";
 const COMMENT_TICKET: &str =
     "query($id: ID!) { node(id: $id) { ... on Comment { id public ticket { id } } } }";
 const USER_TICKETS: &str = "query($id: ID!) { node(id: $id) { ... on User { id
@@ -37,23 +42,6 @@ const LIST_CHILDREN: &str = "{ tickets { edges { node { id
   comments { totalCount nodes { id public } } events { totalCount nodes { public } } } } } }";
 const STATE: &str = "query($id: ID!) { ticket(id: $id) { status priority updatedAt
   comments(first: 100) { totalCount } events(first: 100) { totalCount } } }";
-const ADD_COMMENT: &str =
-    "mutation($i: AddCommentInput!) { addComment(input: $i) { comment { id } } }";
-const UPDATE: &str = "mutation($i: UpdateTicketInput!) { updateTicket(input: $i) { ticket { id status priority } } }";
-const CREATE: &str =
-    "mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id } } }";
-const GRANT: &str = "mutation($i: GrantOrganizationScopeInput!) {
-  grantOrganizationScope(input: $i) { user { id hasOrganizationScope } } }";
-const REVOKE: &str = "mutation($i: RevokeOrganizationScopeInput!) {
-  revokeOrganizationScope(input: $i) { user { id hasOrganizationScope } } }";
-
-/// A row id no fixture ever reaches.
-const MADE_UP: i64 = 987_654_321;
-
-/// A global id as the server encodes them (`base64("Kind:id")`).
-fn gid(kind: &str, id: i64) -> String {
-    STANDARD.encode(format!("{kind}:{id}"))
-}
 
 /// A ticket of the fixture with its two comments.
 struct Tk {
@@ -88,7 +76,7 @@ impl World {
         let carol = app.customer("globex").await;
         let agent = app.agent().await;
         let admin = app.admin().await;
-        app.grant_scope(&alice).await;
+        app.grant_scope(&admin, &alice).await;
 
         let mut made = Vec::new();
         for (who, subject) in [(&alice, "alice's"), (&bob, "bob's"), (&carol, "carol's")] {
@@ -170,7 +158,8 @@ impl World {
     }
 }
 
-/// Which fixture tickets each actor may see (DESIGN.md "Identity and roles").
+/// Which fixture tickets each actor may see: staff all, a customer their own, alice (with
+/// organization scope) all of acme's.
 fn sees(actor: &str, ticket: &str) -> bool {
     matches!(
         (actor, ticket),
@@ -182,56 +171,6 @@ fn is_staff(actor: &str) -> bool {
     matches!(actor, "agent" | "admin")
 }
 
-/// The ids of a connection's edges.
-fn edge_ids(conn: &Value) -> BTreeSet<String> {
-    conn["edges"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no edges in {conn}"))
-        .iter()
-        .map(|e| e["node"]["id"].as_str().expect("node id").to_owned())
-        .collect()
-}
-
-/// Asserts a connection holds exactly `expected` and counts exactly that many.
-#[track_caller]
-fn assert_conn(what: &str, conn: &Value, expected: &BTreeSet<String>) {
-    assert_eq!(&edge_ids(conn), expected, "{what}: {conn}");
-    assert_eq!(
-        conn["totalCount"].as_u64(),
-        Some(expected.len() as u64),
-        "{what}: totalCount of {conn}"
-    );
-}
-
-/// Whether a one-field response carries no data for its field. async-graphql 7.2 drops a
-/// failed nullable field from its parent object (and an empty root object becomes
-/// `"data": null`) instead of setting it to null, so accept all three spellings.
-fn is_null_data(res: &Value) -> bool {
-    match &res["data"] {
-        Value::Null => true,
-        Value::Object(fields) => fields.values().all(Value::is_null),
-        _ => false,
-    }
-}
-
-/// Asserts `query` with `real` variables answers exactly like with `fake` ones (a made-up
-/// id or number): `NOT_FOUND`, null data, same message, same everything.
-async fn assert_like_nonexistent(
-    app: &TestApp,
-    who: Option<&User>,
-    what: &str,
-    query: &str,
-    real: Value,
-    fake: Value,
-) {
-    let res = app.gql(who, query, real).await;
-    let made_up = app.gql(who, query, fake).await;
-    assert_eq!(code(&made_up), "NOT_FOUND", "{what}: made-up id: {made_up}");
-    assert_eq!(code(&res), "NOT_FOUND", "{what}: {res}");
-    assert_eq!(res, made_up, "{what}: invisible differs from nonexistent");
-    assert!(is_null_data(&res), "{what}: data must be null: {res}");
-}
-
 /// The visible state of a ticket, read by staff, to prove a refused write changed nothing.
 async fn state(w: &World, id: &str) -> Value {
     let res = w.app.gql(Some(&w.admin), STATE, json!({ "id": id })).await;
@@ -240,12 +179,8 @@ async fn state(w: &World, id: &str) -> Value {
 
 /// Row counts of the tables a ticket write touches.
 async fn rows(app: &TestApp) -> [i64; 4] {
-    [
-        app.count_rows("ticket").await,
-        app.count_rows("comment").await,
-        app.count_rows("event").await,
-        app.count_rows("org_scope_grant").await,
-    ]
+    app.rows(["ticket", "comment", "event", "org_scope_grant"])
+        .await
 }
 
 #[tokio::test]
@@ -796,7 +731,7 @@ async fn scope_grant_and_revoke_bite_on_the_next_request() {
 
     bob_without_scope(&w, "before the grant").await;
 
-    app.grant_scope(bob).await;
+    app.grant_scope(&w.admin, bob).await;
     let res = app
         .gql(Some(bob), TICKET_BY_ID, json!({ "id": w.a.id }))
         .await;
@@ -861,7 +796,7 @@ async fn scope_grant_and_revoke_bite_on_the_next_request() {
         .await;
     }
 
-    app.revoke_scope(bob).await;
+    app.revoke_scope(&w.admin, bob).await;
     bob_without_scope(&w, "after the revoke").await;
 
     // Alice's own grant was never touched.
@@ -878,7 +813,7 @@ async fn scope_grants_expire_by_themselves() {
     // An expiry in the past is refused and writes nothing.
     let rows_before = rows(app).await;
     let past = chrono::Utc::now() - chrono::Duration::minutes(1);
-    let res = app.gql(Some(&w.admin), GRANT, grant(past)).await;
+    let res = app.gql(Some(&w.admin), GRANT_SCOPE, grant(past)).await;
     assert_eq!(code(&res), "BAD_USER_INPUT", "{res}");
     assert_eq!(rows(app).await, rows_before);
     let res = app
@@ -888,7 +823,7 @@ async fn scope_grants_expire_by_themselves() {
 
     // A grant for the next few seconds works at once…
     let until = chrono::Utc::now() + chrono::Duration::seconds(3);
-    let res = app.gql(Some(&w.admin), GRANT, grant(until)).await;
+    let res = app.gql(Some(&w.admin), GRANT_SCOPE, grant(until)).await;
     assert_eq!(
         data(&res)["grantOrganizationScope"]["user"]["hasOrganizationScope"],
         true
@@ -952,8 +887,14 @@ async fn writes_through_invisible_tickets_are_not_found_and_write_nothing() {
                 ADD_COMMENT,
                 json!({ "ticketId": w.a.id, "body": "psst", "public": false }),
             ),
-            (UPDATE, json!({ "ticketId": w.a.id, "status": "SOLVED" })),
-            (UPDATE, json!({ "ticketId": w.a.id, "priority": "URGENT" })),
+            (
+                UPDATE_TICKET,
+                json!({ "ticketId": w.a.id, "status": "SOLVED" }),
+            ),
+            (
+                UPDATE_TICKET,
+                json!({ "ticketId": w.a.id, "priority": "URGENT" }),
+            ),
         ];
         for (query, input) in mutations {
             let mut made_up = input.clone();
@@ -985,28 +926,28 @@ async fn forbidden_writes_on_visible_things_change_nothing() {
         (
             "alice reprioritizes her own ticket",
             &w.alice,
-            UPDATE,
+            UPDATE_TICKET,
             json!({ "i": { "ticketId": w.a.id, "priority": "URGENT" } }),
             "FORBIDDEN",
         ),
         (
             "alice solves and reprioritizes her own ticket",
             &w.alice,
-            UPDATE,
+            UPDATE_TICKET,
             json!({ "i": { "ticketId": w.a.id, "status": "SOLVED", "priority": "LOW" } }),
             "FORBIDDEN",
         ),
         (
             "alice assigns her own ticket",
             &w.alice,
-            UPDATE,
+            UPDATE_TICKET,
             json!({ "i": { "ticketId": w.a.id, "assigneeId": w.agent.id } }),
             "FORBIDDEN",
         ),
         (
             "alice (scope) solves bob's ticket",
             &w.alice,
-            UPDATE,
+            UPDATE_TICKET,
             json!({ "i": { "ticketId": w.b.id, "status": "SOLVED" } }),
             "FORBIDDEN",
         ),
@@ -1027,14 +968,14 @@ async fn forbidden_writes_on_visible_things_change_nothing() {
         (
             "agent grants scope",
             &w.agent,
-            GRANT,
+            GRANT_SCOPE,
             user(&w.bob),
             "FORBIDDEN",
         ),
         (
             "agent revokes scope",
             &w.agent,
-            REVOKE,
+            REVOKE_SCOPE,
             user(&w.alice),
             "FORBIDDEN",
         ),
@@ -1042,7 +983,7 @@ async fn forbidden_writes_on_visible_things_change_nothing() {
         (
             "bob grants himself scope",
             &w.bob,
-            GRANT,
+            GRANT_SCOPE,
             user(&w.bob),
             "FORBIDDEN",
         ),
@@ -1050,14 +991,14 @@ async fn forbidden_writes_on_visible_things_change_nothing() {
         (
             "alice grants bob scope",
             &w.alice,
-            GRANT,
+            GRANT_SCOPE,
             user(&w.bob),
             "FORBIDDEN",
         ),
         (
             "alice revokes her own scope",
             &w.alice,
-            REVOKE,
+            REVOKE_SCOPE,
             user(&w.alice),
             "FORBIDDEN",
         ),
@@ -1065,21 +1006,21 @@ async fn forbidden_writes_on_visible_things_change_nothing() {
         (
             "bob grants alice scope",
             &w.bob,
-            GRANT,
+            GRANT_SCOPE,
             user(&w.alice),
             "NOT_FOUND",
         ),
         (
             "bob revokes alice's scope",
             &w.bob,
-            REVOKE,
+            REVOKE_SCOPE,
             user(&w.alice),
             "NOT_FOUND",
         ),
         (
             "carol grants bob scope",
             &w.carol,
-            GRANT,
+            GRANT_SCOPE,
             user(&w.bob),
             "NOT_FOUND",
         ),
@@ -1115,7 +1056,7 @@ async fn anonymous_sees_nothing_and_writes_nothing() {
     let a_before = state(&w, &w.a.id).await;
     let cases = [
         (
-            CREATE,
+            CREATE_TICKET,
             json!({ "i": { "subject": "anonymous", "description": "hello" } }),
         ),
         (
@@ -1123,11 +1064,11 @@ async fn anonymous_sees_nothing_and_writes_nothing() {
             json!({ "i": { "ticketId": w.a.id, "body": "hi", "public": true } }),
         ),
         (
-            UPDATE,
+            UPDATE_TICKET,
             json!({ "i": { "ticketId": w.a.id, "status": "SOLVED" } }),
         ),
-        (GRANT, json!({ "i": { "userId": w.bob.id } })),
-        (REVOKE, json!({ "i": { "userId": w.alice.id } })),
+        (GRANT_SCOPE, json!({ "i": { "userId": w.bob.id } })),
+        (REVOKE_SCOPE, json!({ "i": { "userId": w.alice.id } })),
     ];
     for (query, vars) in cases {
         let res = app.gql(None, query, vars).await;

@@ -1,25 +1,12 @@
-//! The Tier 3 story end to end over HTTP with real tokens (DESIGN.md "The workflow it serves").
+//! The Tier 3 story end to end over HTTP with real tokens: a customer's ticket is escalated
+//! by an agent, triaged by the triage lead onto a track (hotfix, feature request, product
+//! planning), worked by a developer, scheduled into a release that goes imminent (solving
+//! the linked tickets) and ships, and announced in a release note that followers hear of.
 
 mod common;
 
 use common::{TestApp, User, code, data};
 use serde_json::{Value, json};
-
-async fn run(app: &TestApp, user: &User, mutation: &str, input: Value) -> Value {
-    let field = mutation.split('(').next().unwrap().trim().to_owned();
-    let query = format!(
-        "mutation($i: {}Input!) {{ {mutation} }}",
-        upper_first(&field)
-    );
-    app.gql(Some(user), &query, json!({ "i": input })).await
-}
-
-fn upper_first(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
-}
 
 const TICKET: &str = r#"query($id: ID!) { ticket(id: $id) { status solvedBy
   comments(first: 100) { nodes { body public } }
@@ -32,38 +19,6 @@ async fn ticket(app: &TestApp, user: &User, id: &str) -> Value {
     data(&res)["ticket"].clone()
 }
 
-async fn escalate(app: &TestApp, agent: &User, ticket: &str, title: &str) -> String {
-    let res = run(app, agent, "escalateTicket(input: $i) { escalation { id status } }",
-        json!({ "ticketId": ticket, "title": title, "details": "stack trace: boom at checkout.rs:42", "priority": "P1" })).await;
-    assert_eq!(
-        data(&res)["escalateTicket"]["escalation"]["status"],
-        "AWAITING_TRIAGE"
-    );
-    data(&res)["escalateTicket"]["escalation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-async fn release(app: &TestApp, lead: &User, version: &str, kind: &str) -> String {
-    let mut input = json!({ "version": version, "kind": kind });
-    if kind == "QUARTERLY" {
-        input["quarter"] = json!("2026-Q4");
-    }
-    let res = run(
-        app,
-        lead,
-        "createRelease(input: $i) { release { id status } }",
-        input,
-    )
-    .await;
-    assert_eq!(data(&res)["createRelease"]["release"]["status"], "PLANNED");
-    data(&res)["createRelease"]["release"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 fn public_bodies(t: &Value) -> Vec<String> {
     t["comments"]["nodes"]
         .as_array()
@@ -72,6 +27,13 @@ fn public_bodies(t: &Value) -> Vec<String> {
         .map(|c| c["body"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// The mutations the refusal cases send as they are (`TestApp::mutate`).
+const ESCALATE: &str = "escalateTicket(input: $i) { escalation { id } }";
+const TRIAGE: &str = "triageEscalation(input: $i) { escalation { id track } }";
+const SCHEDULE: &str = "scheduleEscalation(input: $i) { escalation { id } }";
+const SHIP: &str = "shipRelease(input: $i) { release { status } }";
+const PUBLISH: &str = "publishReleaseNote(input: $i) { releaseNote { id } }";
 
 #[tokio::test]
 async fn hotfix_story() {
@@ -84,7 +46,9 @@ async fn hotfix_story() {
 
     let t1 = app.create_ticket(&alice, "checkout returns 502").await;
     let t2 = app.create_ticket(&carol, "payments fail with 502").await;
-    let esc = escalate(&app, &agent, &t1, "Checkout fails for EUR payments").await;
+    let esc = app
+        .escalate(&agent, &t1, "Checkout fails for EUR payments", "P1")
+        .await;
 
     // The customer is told on the ticket and sees the customer view of the escalation.
     let t = ticket(&app, &alice, &t1).await;
@@ -97,14 +61,7 @@ async fn hotfix_story() {
     assert!(t["escalation"]["details"].is_null());
 
     // Another organization's ticket is linked; neither customer learns of the other ticket.
-    let res = run(
-        &app,
-        &agent,
-        "linkTicketToEscalation(input: $i) { ticket { id } }",
-        json!({ "escalationId": esc, "ticketId": t2 }),
-    )
-    .await;
-    data(&res);
+    app.link(&agent, &esc, &t2).await;
     let t = ticket(&app, &alice, &t1).await;
     assert_eq!(t["escalation"]["tickets"]["totalCount"], 1);
     assert_eq!(t["escalation"]["tickets"]["nodes"][0]["id"], t1.as_str());
@@ -113,17 +70,15 @@ async fn hotfix_story() {
     assert!(staff["escalation"]["details"].is_string());
 
     // Triage to hotfix: the tickets stay open, on hold.
-    let res = run(
-        &app,
-        &lead,
-        "triageEscalation(input: $i) { escalation { status track assignee { id } } }",
-        json!({ "escalationId": esc, "track": "HOTFIX", "priority": "P0", "assigneeId": dev.id }),
-    )
-    .await;
-    assert_eq!(
-        data(&res)["triageEscalation"]["escalation"]["status"],
-        "IN_PROGRESS"
-    );
+    let triaged = app
+        .triage_with(
+            &lead,
+            &esc,
+            "HOTFIX",
+            json!({ "priority": "P0", "assigneeId": dev.id }),
+        )
+        .await;
+    assert_eq!(triaged["status"], "IN_PROGRESS");
     for (who, id) in [(&alice, &t1), (&carol, &t2)] {
         let t = ticket(&app, who, id).await;
         assert_eq!(t["status"], "ON_HOLD", "{t}");
@@ -135,19 +90,15 @@ async fn hotfix_story() {
     }
 
     // Updates: the public one reaches the customer's ticket, the internal one does not.
-    for (body, public) in [
-        ("We found the cause and are testing a fix.", true),
-        ("root cause: stale FX cache", false),
-    ] {
-        let res = run(
-            &app,
-            &dev,
-            "postEscalationUpdate(input: $i) { escalationUpdate { id } }",
-            json!({ "escalationId": esc, "body": body, "public": public }),
-        )
+    app.post_update(
+        &dev,
+        &esc,
+        "We found the cause and are testing a fix.",
+        true,
+    )
+    .await;
+    app.post_update(&dev, &esc, "root cause: stale FX cache", false)
         .await;
-        data(&res);
-    }
     let t = ticket(&app, &alice, &t1).await;
     let bodies = public_bodies(&t);
     assert!(
@@ -164,29 +115,9 @@ async fn hotfix_story() {
     assert_eq!(staff["escalation"]["updates"]["totalCount"], 2);
 
     // Scheduled into a hotfix release; imminent solves every linked ticket exactly once.
-    let rel = release(&app, &lead, "4.2.1", "HOTFIX").await;
-    let res = run(
-        &app,
-        &lead,
-        "scheduleEscalation(input: $i) { escalation { status } }",
-        json!({ "escalationId": esc, "releaseId": rel }),
-    )
-    .await;
-    assert_eq!(
-        data(&res)["scheduleEscalation"]["escalation"]["status"],
-        "SCHEDULED"
-    );
-    let res = run(
-        &app,
-        &lead,
-        "markReleaseImminent(input: $i) { release { status } }",
-        json!({ "releaseId": rel }),
-    )
-    .await;
-    assert_eq!(
-        data(&res)["markReleaseImminent"]["release"]["status"],
-        "IMMINENT"
-    );
+    let rel = app.create_release(&lead, "4.2.1", "HOTFIX").await;
+    app.schedule(&lead, &esc, &rel).await;
+    app.mark_imminent(&lead, &rel).await;
     for (who, id) in [(&alice, &t1), (&carol, &t2)] {
         let t = ticket(&app, who, id).await;
         assert_eq!(t["status"], "SOLVED");
@@ -202,27 +133,16 @@ async fn hotfix_story() {
     assert_eq!(solved_comments(&ticket(&app, &alice, &t1).await), 1);
 
     // Shipping: the escalation is released, and no second solve comment is posted.
-    let res = run(
-        &app,
-        &lead,
-        "shipRelease(input: $i) { release { status releasedAt } }",
-        json!({ "releaseId": rel }),
-    )
-    .await;
-    assert_eq!(data(&res)["shipRelease"]["release"]["status"], "RELEASED");
+    app.ship(&lead, &rel).await;
     let t = ticket(&app, &alice, &t1).await;
     assert_eq!(t["escalation"]["status"], "RELEASED");
     assert_eq!(solved_comments(&t), 1);
 
     // Shipping twice is refused and changes nothing.
     let events = app.count_rows("event").await;
-    let res = run(
-        &app,
-        &lead,
-        "shipRelease(input: $i) { release { status } }",
-        json!({ "releaseId": rel }),
-    )
-    .await;
+    let res = app
+        .mutate(Some(&lead), SHIP, json!({ "releaseId": rel }))
+        .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
     assert_eq!(app.count_rows("event").await, events);
 }
@@ -236,18 +156,11 @@ async fn planning_story_with_notes_follows_and_votes() {
     let lead = app.triage_lead().await;
 
     let t1 = app.create_ticket(&alice, "please add CSV export").await;
-    let esc = escalate(&app, &agent, &t1, "CSV export for invoices").await;
-    let res = run(
-        &app,
-        &lead,
-        "triageEscalation(input: $i) { escalation { status track } }",
-        json!({ "escalationId": esc, "track": "FEATURE_REQUEST" }),
-    )
-    .await;
-    assert_eq!(
-        data(&res)["triageEscalation"]["escalation"]["status"],
-        "UNDER_REVIEW"
-    );
+    let esc = app
+        .escalate(&agent, &t1, "CSV export for invoices", "P1")
+        .await;
+    let triaged = app.triage(&lead, &esc, "FEATURE_REQUEST").await;
+    assert_eq!(triaged["status"], "UNDER_REVIEW");
     let t = ticket(&app, &alice, &t1).await;
     assert_eq!(t["status"], "SOLVED");
     assert_eq!(t["solvedBy"], "TRIAGE");
@@ -257,46 +170,22 @@ async fn planning_story_with_notes_follows_and_votes() {
     );
 
     // Followers: bob follows; alice does not.
-    let res = app
-        .gql(
-            Some(&bob),
-            "mutation { followReleaseNotes { following viewer { followsReleaseNotes } } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(data(&res)["followReleaseNotes"]["following"], true);
+    app.follow_release_notes(&bob).await;
 
-    let rel = release(&app, &lead, "2026.4", "QUARTERLY").await;
-    let res = run(
-        &app,
-        &lead,
-        "scheduleEscalation(input: $i) { escalation { status } }",
-        json!({ "escalationId": esc, "releaseId": rel }),
-    )
-    .await;
-    assert_eq!(
-        data(&res)["scheduleEscalation"]["escalation"]["status"],
-        "SCHEDULED"
-    );
+    let rel = app.create_release(&lead, "2026.4", "QUARTERLY").await;
+    app.schedule(&lead, &esc, &rel).await;
 
     // A note cannot be published for a planned release.
-    let res = run(
-        &app,
-        &lead,
-        "publishReleaseNote(input: $i) { releaseNote { id } }",
-        json!({ "releaseId": rel, "title": "Q4", "body": "What is new" }),
-    )
-    .await;
+    let res = app
+        .mutate(
+            Some(&lead),
+            PUBLISH,
+            json!({ "releaseId": rel, "title": "Q4", "body": "What is new" }),
+        )
+        .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
 
-    let res = run(
-        &app,
-        &lead,
-        "shipRelease(input: $i) { release { status } }",
-        json!({ "releaseId": rel }),
-    )
-    .await;
-    assert_eq!(data(&res)["shipRelease"]["release"]["status"], "RELEASED");
+    app.ship(&lead, &rel).await;
     // The requester is told what they asked for shipped.
     let inbox = app
         .gql(
@@ -309,16 +198,19 @@ async fn planning_story_with_notes_follows_and_votes() {
     assert_eq!(nodes[0]["kind"], "REQUEST_SHIPPED", "{inbox}");
     assert!(nodes[0]["message"].as_str().unwrap().contains("CSV export"));
 
-    let res = run(
-        &app,
-        &lead,
-        "publishReleaseNote(input: $i) { releaseNote { id items } }",
-        json!({ "releaseId": rel, "title": "2026 Q4", "body": "What is new this quarter" }),
-    )
-    .await;
-    let note = data(&res)["publishReleaseNote"]["releaseNote"].clone();
-    assert_eq!(note["items"], json!(["CSV export for invoices"]));
-    let note_id = note["id"].as_str().unwrap().to_owned();
+    // The note lists what shipped.
+    let note_id = app.publish_note(&lead, &rel, "2026 Q4").await;
+    let res = app
+        .gql(
+            Some(&lead),
+            "query($id: ID!) { node(id: $id) { ... on ReleaseNote { items } } }",
+            json!({ "id": note_id }),
+        )
+        .await;
+    assert_eq!(
+        data(&res)["node"]["items"],
+        json!(["CSV export for invoices"])
+    );
 
     // The follower is notified, nobody else.
     let inbox = app
@@ -352,17 +244,7 @@ async fn planning_story_with_notes_follows_and_votes() {
         (&alice, true),
         (&alice, false),
     ] {
-        let res = run(
-            &app,
-            who,
-            "voteReleaseNote(input: $i) { releaseNote { viewerVote } }",
-            json!({ "releaseNoteId": note_id, "helpful": helpful }),
-        )
-        .await;
-        assert_eq!(
-            data(&res)["voteReleaseNote"]["releaseNote"]["viewerVote"],
-            helpful
-        );
+        app.vote(who, &note_id, helpful).await;
     }
     let res = app.gql(Some(&bob), "query($id: ID!) { node(id: $id) { ... on ReleaseNote { helpfulCount voteCount viewerVote } } }", json!({ "id": note_id })).await;
     assert_eq!(
@@ -382,119 +264,105 @@ async fn refusals_change_nothing() {
 
     // Only agents escalate.
     for who in [&alice, &dev, &lead] {
-        let res = run(
-            &app,
-            who,
-            "escalateTicket(input: $i) { escalation { id } }",
-            json!({ "ticketId": t1, "title": "x", "details": "y", "priority": "P2" }),
-        )
-        .await;
+        let res = app
+            .mutate(
+                Some(who),
+                ESCALATE,
+                json!({ "ticketId": t1, "title": "x", "details": "y", "priority": "P2" }),
+            )
+            .await;
         assert_eq!(code(&res), "FORBIDDEN", "{res}");
     }
     assert_eq!(app.count_rows("escalation").await, 0);
-    let esc = escalate(&app, &agent, &t1, "Broken thing").await;
+    let esc = app.escalate(&agent, &t1, "Broken thing", "P1").await;
 
     // Escalating twice is refused.
     let before = app.count_rows("event").await;
-    let res = run(
-        &app,
-        &agent,
-        "escalateTicket(input: $i) { escalation { id } }",
-        json!({ "ticketId": t1, "title": "again", "details": "y", "priority": "P2" }),
-    )
-    .await;
+    let res = app
+        .mutate(
+            Some(&agent),
+            ESCALATE,
+            json!({ "ticketId": t1, "title": "again", "details": "y", "priority": "P2" }),
+        )
+        .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
     assert_eq!(app.count_rows("escalation").await, 1);
 
     // Only the triage lead triages; double triage is refused.
     for who in [&agent, &dev, &alice] {
-        let res = run(
-            &app,
-            who,
-            "triageEscalation(input: $i) { escalation { id } }",
-            json!({ "escalationId": esc, "track": "HOTFIX" }),
-        )
-        .await;
+        let res = app
+            .mutate(
+                Some(who),
+                TRIAGE,
+                json!({ "escalationId": esc, "track": "HOTFIX" }),
+            )
+            .await;
         assert!(matches!(code(&res), "FORBIDDEN" | "NOT_FOUND"), "{res}");
     }
     assert_eq!(app.count_rows("event").await, before);
-    let res = run(
-        &app,
-        &lead,
-        "triageEscalation(input: $i) { escalation { id } }",
-        json!({ "escalationId": esc, "track": "HOTFIX" }),
-    )
-    .await;
-    data(&res);
+    app.triage(&lead, &esc, "HOTFIX").await;
     let before = app.count_rows("event").await;
-    let res = run(
-        &app,
-        &lead,
-        "triageEscalation(input: $i) { escalation { id } }",
-        json!({ "escalationId": esc, "track": "PRODUCT_PLANNING" }),
-    )
-    .await;
+    let res = app
+        .mutate(
+            Some(&lead),
+            TRIAGE,
+            json!({ "escalationId": esc, "track": "PRODUCT_PLANNING" }),
+        )
+        .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
     assert_eq!(app.count_rows("event").await, before);
 
     // Assignment only to developers or triage leads.
-    let res = run(
-        &app,
-        &lead,
-        "assignEscalation(input: $i) { escalation { id } }",
-        json!({ "escalationId": esc, "assigneeId": agent.id }),
-    )
-    .await;
+    let res = app
+        .mutate(
+            Some(&lead),
+            "assignEscalation(input: $i) { escalation { id } }",
+            json!({ "escalationId": esc, "assigneeId": agent.id }),
+        )
+        .await;
     assert_eq!(code(&res), "BAD_USER_INPUT");
 
     // A hotfix does not go into a quarterly release; a declined move from the wrong state.
-    let quarterly = release(&app, &lead, "2027.1", "QUARTERLY").await;
+    let quarterly = app.create_release(&lead, "2027.1", "QUARTERLY").await;
     let before_release = app.count_rows("event").await;
-    let res = run(
-        &app,
-        &lead,
-        "scheduleEscalation(input: $i) { escalation { id } }",
-        json!({ "escalationId": esc, "releaseId": quarterly }),
-    )
-    .await;
+    let res = app
+        .mutate(
+            Some(&lead),
+            SCHEDULE,
+            json!({ "escalationId": esc, "releaseId": quarterly }),
+        )
+        .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
-    let res = run(
-        &app,
-        &lead,
-        "declineEscalation(input: $i) { escalation { id } }",
-        json!({ "escalationId": esc, "reason": "no" }),
-    )
-    .await;
+    let res = app
+        .mutate(
+            Some(&lead),
+            "declineEscalation(input: $i) { escalation { id } }",
+            json!({ "escalationId": esc, "reason": "no" }),
+        )
+        .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
     assert_eq!(app.count_rows("event").await, before_release);
 
     // Nothing is scheduled into a released release.
-    let hotfix = release(&app, &lead, "9.9.9", "HOTFIX").await;
-    let res = run(
-        &app,
-        &lead,
-        "shipRelease(input: $i) { release { status } }",
-        json!({ "releaseId": hotfix }),
-    )
-    .await;
-    data(&res);
-    let res = run(
-        &app,
-        &lead,
-        "scheduleEscalation(input: $i) { escalation { id } }",
-        json!({ "escalationId": esc, "releaseId": hotfix }),
-    )
-    .await;
+    let hotfix = app.create_release(&lead, "9.9.9", "HOTFIX").await;
+    app.ship(&lead, &hotfix).await;
+    let res = app
+        .mutate(
+            Some(&lead),
+            SCHEDULE,
+            json!({ "escalationId": esc, "releaseId": hotfix }),
+        )
+        .await;
     assert_eq!(code(&res), "INVALID_TRANSITION");
 
     // Duplicate release versions conflict.
-    let res = run(
-        &app,
-        &lead,
-        "createRelease(input: $i) { release { id } }",
-        json!({ "version": "9.9.9", "kind": "HOTFIX" }),
-    )
-    .await;
+    let res = app
+        .mutate(
+            Some(&lead),
+            "createRelease(input: $i) { release { id } }",
+            json!({ "version": "9.9.9", "kind": "HOTFIX" }),
+        )
+        .await;
     assert_eq!(code(&res), "CONFLICT");
 }
 
@@ -506,17 +374,15 @@ async fn concurrent_triage_and_double_ship_have_one_outcome() {
     let (lead1, lead2) = (app.triage_lead().await, app.triage_lead().await);
     for round in 0..5 {
         let t = app.create_ticket(&alice, &format!("race {round}")).await;
-        let esc = escalate(&app, &agent, &t, "race").await;
-        let a = run(
-            &app,
-            &lead1,
-            "triageEscalation(input: $i) { escalation { track } }",
+        let esc = app.escalate(&agent, &t, "race", "P1").await;
+        let a = app.mutate(
+            Some(&lead1),
+            TRIAGE,
             json!({ "escalationId": esc, "track": "HOTFIX" }),
         );
-        let b = run(
-            &app,
-            &lead2,
-            "triageEscalation(input: $i) { escalation { track } }",
+        let b = app.mutate(
+            Some(&lead2),
+            TRIAGE,
             json!({ "escalationId": esc, "track": "FEATURE_REQUEST" }),
         );
         let (a, b) = tokio::join!(a, b);
@@ -538,19 +404,9 @@ async fn concurrent_triage_and_double_ship_have_one_outcome() {
         assert_eq!(t["status"], expected);
     }
 
-    let rel = release(&app, &lead1, "1.0.1", "HOTFIX").await;
-    let a = run(
-        &app,
-        &lead1,
-        "shipRelease(input: $i) { release { status } }",
-        json!({ "releaseId": rel }),
-    );
-    let b = run(
-        &app,
-        &lead2,
-        "shipRelease(input: $i) { release { status } }",
-        json!({ "releaseId": rel }),
-    );
+    let rel = app.create_release(&lead1, "1.0.1", "HOTFIX").await;
+    let a = app.mutate(Some(&lead1), SHIP, json!({ "releaseId": rel }));
+    let b = app.mutate(Some(&lead2), SHIP, json!({ "releaseId": rel }));
     let (a, b) = tokio::join!(a, b);
     let wins = [&a, &b].iter().filter(|r| r["errors"].is_null()).count();
     assert_eq!(wins, 1, "{a} {b}");

@@ -1,142 +1,21 @@
-//! Who sees what of the Tier 3 workflow (DESIGN.md "Identity and roles" and "The workflow it
-//! serves"): escalations, their updates and linked tickets, releases, release notes and
-//! notifications, on every path (lists, `node(id)`, nested fields, counts, filters), and
-//! refusals that change nothing. A thing the viewer may not see must answer exactly like a
-//! thing that does not exist.
+//! Who sees what of the Tier 3 workflow: escalations, their updates and linked tickets,
+//! releases, release notes and notifications, on every path (lists, `node(id)`, nested
+//! fields, counts, filters), and refusals that change nothing. The rules: staff see
+//! everything; a customer sees an escalation only through a linked ticket they may see
+//! (and then never its internal details, assignee, decline reason or internal updates), a
+//! release only when it is released or carries such an escalation, and their own
+//! notifications; anonymous callers read released releases and published notes. A thing
+//! the viewer may not see must answer exactly like a thing that does not exist.
 
 mod common;
 
 use std::collections::BTreeSet;
 
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use common::{TestApp, User, code, data};
+use common::{
+    MADE_UP, TestApp, User, assert_conn, assert_like_nonexistent, assert_node_hidden,
+    assert_node_visible, code, cursor, data, gid, is_null_data, row_id, set, steps::field_of,
+};
 use serde_json::{Value, json};
-
-/// A row id no fixture ever reaches.
-const MADE_UP: i64 = 987_654_321;
-
-/// A global id as the server encodes them (`base64("Kind:id")`).
-fn gid(kind: &str, id: i64) -> String {
-    STANDARD.encode(format!("{kind}:{id}"))
-}
-
-/// The row id inside a global id.
-fn row_id(global: &str) -> i64 {
-    let raw = String::from_utf8(STANDARD.decode(global).expect("base64 id")).expect("utf-8 id");
-    raw.rsplit_once(':')
-        .and_then(|(_, n)| n.parse().ok())
-        .unwrap_or_else(|| panic!("not a global id: {raw}"))
-}
-
-/// A pagination cursor as the server encodes them.
-fn cursor(id: i64) -> String {
-    STANDARD.encode(format!("cursor:{id}"))
-}
-
-/// Runs `mutation(input: $i) { … }` as `who` (or anonymously) with `input` as `$i`.
-async fn run(app: &TestApp, who: Option<&User>, mutation: &str, input: Value) -> Value {
-    let field = mutation.split('(').next().unwrap().trim().to_owned();
-    let query = format!(
-        "mutation($i: {}Input!) {{ {mutation} }}",
-        upper_first(&field)
-    );
-    app.gql(who, &query, json!({ "i": input })).await
-}
-
-/// Runs a mutation that must succeed and returns its payload.
-async fn ok(app: &TestApp, who: &User, mutation: &str, input: Value) -> Value {
-    let field = mutation.split('(').next().unwrap().trim().to_owned();
-    let res = run(app, Some(who), mutation, input).await;
-    data(&res)[field.as_str()].clone()
-}
-
-fn upper_first(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
-}
-
-/// The mutation's root field name.
-fn field_of(mutation: &str) -> String {
-    mutation.split('(').next().unwrap().trim().to_owned()
-}
-
-/// Whether a one-field response carries no data for its field. async-graphql 7.2 drops a
-/// failed nullable field from its parent object (and an empty root object becomes
-/// `"data": null`) instead of setting it to null, so accept all three spellings.
-fn is_null_data(res: &Value) -> bool {
-    match &res["data"] {
-        Value::Null => true,
-        Value::Object(fields) => fields.values().all(Value::is_null),
-        _ => false,
-    }
-}
-
-/// Asserts `query` with `real` variables answers exactly like with `fake` ones (a made-up
-/// id): `NOT_FOUND`, null data, same message, same everything.
-async fn assert_like_nonexistent(
-    app: &TestApp,
-    who: Option<&User>,
-    what: &str,
-    query: &str,
-    real: Value,
-    fake: Value,
-) {
-    let res = app.gql(who, query, real).await;
-    let made_up = app.gql(who, query, fake).await;
-    assert_eq!(code(&made_up), "NOT_FOUND", "{what}: made-up id: {made_up}");
-    assert_eq!(code(&res), "NOT_FOUND", "{what}: {res}");
-    assert_eq!(res, made_up, "{what}: invisible differs from nonexistent");
-    assert!(is_null_data(&res), "{what}: data must be null: {res}");
-}
-
-const NODE: &str = "query($id: ID!) { node(id: $id) { __typename id } }";
-
-/// `node(id)` on a hidden thing answers exactly like on a made-up id of the same kind.
-async fn assert_node_hidden(app: &TestApp, who: Option<&User>, what: &str, id: &str, kind: &str) {
-    assert_like_nonexistent(
-        app,
-        who,
-        &format!("{what}: node({kind})"),
-        NODE,
-        json!({ "id": id }),
-        json!({ "id": gid(kind, MADE_UP) }),
-    )
-    .await;
-}
-
-/// `node(id)` on a visible thing returns it.
-async fn assert_node_visible(app: &TestApp, who: Option<&User>, what: &str, id: &str, kind: &str) {
-    let res = app.gql(who, NODE, json!({ "id": id })).await;
-    assert_eq!(data(&res)["node"]["__typename"], kind, "{what}: {res}");
-    assert_eq!(data(&res)["node"]["id"], id, "{what}: {res}");
-}
-
-/// The ids of a connection's edges.
-fn edge_ids(conn: &Value) -> BTreeSet<String> {
-    conn["edges"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no edges in {conn}"))
-        .iter()
-        .map(|e| e["node"]["id"].as_str().expect("node id").to_owned())
-        .collect()
-}
-
-fn set(ids: &[&String]) -> BTreeSet<String> {
-    ids.iter().map(|s| (*s).clone()).collect()
-}
-
-/// Asserts a connection holds exactly `expected` and counts exactly that many.
-#[track_caller]
-fn assert_conn(what: &str, conn: &Value, expected: &BTreeSet<String>) {
-    assert_eq!(&edge_ids(conn), expected, "{what}: {conn}");
-    assert_eq!(
-        conn["totalCount"].as_u64(),
-        Some(expected.len() as u64),
-        "{what}: totalCount of {conn}"
-    );
-}
 
 const ESCALATIONS: &str = "query($f: EscalationFilter) {
   escalations(first: 100, filter: $f) { totalCount edges { node { id } } } }";
@@ -192,171 +71,6 @@ async fn assert_tickets(
 }
 
 // ---------------------------------------------------------------------------------------
-// Workflow steps that must succeed.
-
-async fn escalate(
-    app: &TestApp,
-    agent: &User,
-    ticket: &str,
-    title: &str,
-    priority: &str,
-) -> String {
-    let p = ok(
-        app,
-        agent,
-        "escalateTicket(input: $i) { escalation { id status } }",
-        json!({ "ticketId": ticket, "title": title,
-                "details": format!("SECRET-DETAILS of {title}"), "priority": priority }),
-    )
-    .await;
-    assert_eq!(p["escalation"]["status"], "AWAITING_TRIAGE");
-    p["escalation"]["id"].as_str().unwrap().to_owned()
-}
-
-async fn link(app: &TestApp, agent: &User, escalation: &str, ticket: &str) {
-    let p = ok(
-        app,
-        agent,
-        "linkTicketToEscalation(input: $i) { ticket { id } }",
-        json!({ "escalationId": escalation, "ticketId": ticket }),
-    )
-    .await;
-    assert_eq!(p["ticket"]["id"], ticket);
-}
-
-async fn triage(app: &TestApp, lead: &User, escalation: &str, track: &str, dev: Option<&User>) {
-    let mut input = json!({ "escalationId": escalation, "track": track });
-    if let Some(dev) = dev {
-        input["assigneeId"] = json!(dev.id);
-    }
-    let p = ok(
-        app,
-        lead,
-        "triageEscalation(input: $i) { escalation { track } }",
-        input,
-    )
-    .await;
-    assert_eq!(p["escalation"]["track"], track);
-}
-
-async fn post_update(
-    app: &TestApp,
-    dev: &User,
-    escalation: &str,
-    body: &str,
-    public: bool,
-) -> String {
-    let p = ok(
-        app,
-        dev,
-        "postEscalationUpdate(input: $i) { escalationUpdate { id public } }",
-        json!({ "escalationId": escalation, "body": body, "public": public }),
-    )
-    .await;
-    assert_eq!(p["escalationUpdate"]["public"], public);
-    p["escalationUpdate"]["id"].as_str().unwrap().to_owned()
-}
-
-async fn create_release(app: &TestApp, lead: &User, version: &str, kind: &str) -> String {
-    let mut input = json!({ "version": version, "kind": kind });
-    if kind == "QUARTERLY" {
-        input["quarter"] = json!("2026-Q3");
-    }
-    let p = ok(
-        app,
-        lead,
-        "createRelease(input: $i) { release { id status } }",
-        input,
-    )
-    .await;
-    assert_eq!(p["release"]["status"], "PLANNED");
-    p["release"]["id"].as_str().unwrap().to_owned()
-}
-
-async fn schedule(app: &TestApp, lead: &User, escalation: &str, release: &str) {
-    let p = ok(
-        app,
-        lead,
-        "scheduleEscalation(input: $i) { escalation { status } }",
-        json!({ "escalationId": escalation, "releaseId": release }),
-    )
-    .await;
-    assert_eq!(p["escalation"]["status"], "SCHEDULED");
-}
-
-async fn imminent(app: &TestApp, lead: &User, release: &str) {
-    let p = ok(
-        app,
-        lead,
-        "markReleaseImminent(input: $i) { release { status } }",
-        json!({ "releaseId": release }),
-    )
-    .await;
-    assert_eq!(p["release"]["status"], "IMMINENT");
-}
-
-async fn ship(app: &TestApp, lead: &User, release: &str) {
-    let p = ok(
-        app,
-        lead,
-        "shipRelease(input: $i) { release { status } }",
-        json!({ "releaseId": release }),
-    )
-    .await;
-    assert_eq!(p["release"]["status"], "RELEASED");
-}
-
-async fn publish(app: &TestApp, lead: &User, release: &str, title: &str) -> String {
-    let p = ok(
-        app,
-        lead,
-        "publishReleaseNote(input: $i) { releaseNote { id } }",
-        json!({ "releaseId": release, "title": title, "body": format!("All about {title}") }),
-    )
-    .await;
-    p["releaseNote"]["id"].as_str().unwrap().to_owned()
-}
-
-async fn vote(app: &TestApp, who: &User, note: &str, helpful: bool) {
-    let p = ok(
-        app,
-        who,
-        "voteReleaseNote(input: $i) { releaseNote { viewerVote } }",
-        json!({ "releaseNoteId": note, "helpful": helpful }),
-    )
-    .await;
-    assert_eq!(p["releaseNote"]["viewerVote"], helpful);
-}
-
-async fn follow(app: &TestApp, who: &User) {
-    let res = app
-        .gql(
-            Some(who),
-            "mutation { followReleaseNotes { following } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(data(&res)["followReleaseNotes"]["following"], true);
-}
-
-/// The ids of `who`'s notifications, newest first.
-async fn notification_ids(app: &TestApp, who: &User) -> Vec<String> {
-    let res = app
-        .gql(
-            Some(who),
-            "{ notifications(first: 100) { nodes { id } } }",
-            json!({}),
-        )
-        .await;
-    data(&res)["notifications"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------
 // Proving that nothing changed.
 
 /// Every table a workflow write touches.
@@ -406,7 +120,7 @@ async fn refused(
     expected: &str,
 ) -> Value {
     let before = snapshot(app, staff).await;
-    let res = run(app, who, mutation, input.clone()).await;
+    let res = app.mutate(who, mutation, input.clone()).await;
     let what = format!(
         "{} → {} {input}",
         who.map(|u| u.role).unwrap_or("anonymous"),
@@ -498,19 +212,26 @@ async fn stranger_sees_nothing_of_an_unlinked_escalation() {
     );
 
     let ta = app.create_ticket(&alice, "checkout returns 502").await;
-    let esc = escalate(&app, &agent, &ta, "Checkout fails for EUR", "P1").await;
-    triage(&app, &lead, &esc, "HOTFIX", Some(&dev)).await;
-    let public_update = post_update(&app, &dev, &esc, "We are testing a fix.", true).await;
-    let internal_update = post_update(&app, &dev, &esc, "root cause: stale FX cache", false).await;
-    let rel = create_release(&app, &lead, "7.0.1", "HOTFIX").await;
-    schedule(&app, &lead, &esc, &rel).await;
+    let esc = app
+        .escalate(&agent, &ta, "Checkout fails for EUR", "P1")
+        .await;
+    app.triage_with(&lead, &esc, "HOTFIX", json!({ "assigneeId": dev.id }))
+        .await;
+    let public_update = app
+        .post_update(&dev, &esc, "We are testing a fix.", true)
+        .await;
+    let internal_update = app
+        .post_update(&dev, &esc, "root cause: stale FX cache", false)
+        .await;
+    let rel = app.create_release(&lead, "7.0.1", "HOTFIX").await;
+    app.schedule(&lead, &esc, &rel).await;
 
     // carol has an escalation and a planned release of her own, so her lists are not empty.
     let tc = app.create_ticket(&carol, "carol's reports are slow").await;
-    let esc_c = escalate(&app, &agent, &tc, "Slow reports", "P2").await;
-    triage(&app, &lead, &esc_c, "HOTFIX", None).await;
-    let rel_c = create_release(&app, &lead, "7.0.2", "HOTFIX").await;
-    schedule(&app, &lead, &esc_c, &rel_c).await;
+    let esc_c = app.escalate(&agent, &tc, "Slow reports", "P2").await;
+    app.triage(&lead, &esc_c, "HOTFIX").await;
+    let rel_c = app.create_release(&lead, "7.0.2", "HOTFIX").await;
+    app.schedule(&lead, &esc_c, &rel_c).await;
 
     // Staff and alice do see it (so the hidden cases below are not vacuous).
     assert_escalations(
@@ -563,7 +284,8 @@ async fn stranger_sees_nothing_of_an_unlinked_escalation() {
     assert_hidden(&app, &h, "bob", &bob, &none, &none, &none).await;
 
     // Organization scope: bob now sees alice's ticket, hence the escalation and its release.
-    app.grant_scope(&bob).await;
+    let admin = app.admin().await;
+    app.grant_scope(&admin, &bob).await;
     assert_escalations(&app, Some(&bob), "bob with scope", json!({}), &set(&[&esc])).await;
     assert_node_visible(&app, Some(&bob), "bob with scope", &esc, "Escalation").await;
     assert_node_visible(
@@ -586,7 +308,7 @@ async fn stranger_sees_nothing_of_an_unlinked_escalation() {
     assert_releases(&app, Some(&bob), "bob with scope", &set(&[&rel])).await;
 
     // Revoked: gone again on the very next request.
-    app.revoke_scope(&bob).await;
+    app.revoke_scope(&admin, &bob).await;
     assert_hidden(&app, &h, "bob revoked", &bob, &none, &none, &none).await;
 }
 
@@ -607,16 +329,22 @@ async fn shared_escalation_shows_each_customer_only_their_own_ticket() {
     let ta = app.create_ticket(&alice, "zebra-7731 invoices fail").await;
     let tc = app.create_ticket(&carol, "walrus-4410 payments fail").await;
     let tc2 = app.create_ticket(&carol, "walrus-5520 refunds fail").await;
-    let esc = escalate(&app, &agent, &ta, "Payments gateway returns 502", "P1").await;
-    link(&app, &agent, &esc, &tc).await;
-    triage(&app, &lead, &esc, "HOTFIX", Some(&dev)).await;
-    post_update(&app, &dev, &esc, "We are testing a fix.", true).await;
+    let esc = app
+        .escalate(&agent, &ta, "Payments gateway returns 502", "P1")
+        .await;
+    app.link(&agent, &esc, &tc).await;
+    app.triage_with(&lead, &esc, "HOTFIX", json!({ "assigneeId": dev.id }))
+        .await;
+    app.post_update(&dev, &esc, "We are testing a fix.", true)
+        .await;
     // carol's second escalation ships in the same release; alice must not learn of it.
-    let esc2 = escalate(&app, &agent, &tc2, "ostrich-9 refund rounding", "P2").await;
-    triage(&app, &lead, &esc2, "HOTFIX", None).await;
-    let rel = create_release(&app, &lead, "8.1.1", "HOTFIX").await;
-    schedule(&app, &lead, &esc, &rel).await;
-    schedule(&app, &lead, &esc2, &rel).await;
+    let esc2 = app
+        .escalate(&agent, &tc2, "ostrich-9 refund rounding", "P2")
+        .await;
+    app.triage(&lead, &esc2, "HOTFIX").await;
+    let rel = app.create_release(&lead, "8.1.1", "HOTFIX").await;
+    app.schedule(&lead, &esc, &rel).await;
+    app.schedule(&lead, &esc2, &rel).await;
 
     const VIEW: &str = r#"query($t: ID!, $e: ID!, $r: ID!) {
       ticket(id: $t) { id
@@ -748,26 +476,22 @@ async fn customer_view_hides_internal_parts() {
     );
 
     let ta = app.create_ticket(&alice, "exports time out").await;
-    let esc = escalate(&app, &agent, &ta, "Exports time out", "P1").await;
-    let res = run(
-        &app,
-        Some(&lead),
-        "triageEscalation(input: $i) { escalation { id } }",
-        json!({ "escalationId": esc, "track": "HOTFIX", "priority": "P0", "assigneeId": dev.id }),
-    )
-    .await;
-    data(&res);
-    let public_update = post_update(&app, &dev, &esc, "PUBLIC-UPDATE testing a fix", true).await;
-    let internal_update = post_update(
-        &app,
-        &dev,
+    let esc = app.escalate(&agent, &ta, "Exports time out", "P1").await;
+    app.triage_with(
+        &lead,
         &esc,
-        "INTERNAL-UPDATE root cause: stale cache",
-        false,
+        "HOTFIX",
+        json!({ "priority": "P0", "assigneeId": dev.id }),
     )
     .await;
-    let rel = create_release(&app, &lead, "4.2.1", "HOTFIX").await;
-    schedule(&app, &lead, &esc, &rel).await;
+    let public_update = app
+        .post_update(&dev, &esc, "PUBLIC-UPDATE testing a fix", true)
+        .await;
+    let internal_update = app
+        .post_update(&dev, &esc, "INTERNAL-UPDATE root cause: stale cache", false)
+        .await;
+    let rel = app.create_release(&lead, "4.2.1", "HOTFIX").await;
+    app.schedule(&lead, &esc, &rel).await;
 
     const VIEW: &str = "fragment E on Escalation { id title details status track priority
         priorityLabel declineReason assignee { id email }
@@ -882,9 +606,9 @@ async fn customer_view_hides_internal_parts() {
     }
 
     // Through imminent and released the customer keeps the same view, and sees the note.
-    imminent(&app, &lead, &rel).await;
-    ship(&app, &lead, &rel).await;
-    let note = publish(&app, &lead, &rel, "Hotfix 4.2.1").await;
+    app.mark_imminent(&lead, &rel).await;
+    app.ship(&lead, &rel).await;
+    let note = app.publish_note(&lead, &rel, "Hotfix 4.2.1").await;
     let res = app.gql(Some(&alice), VIEW, vars.clone()).await;
     let d = data(&res);
     assert_eq!(d["node"]["status"], "RELEASED");
@@ -912,34 +636,37 @@ async fn anonymous_reads_only_notes_and_released_releases() {
 
     // A shipped quarterly release with a published, voted note.
     let t1 = app.create_ticket(&alice, "please add CSV export").await;
-    let shipped = escalate(&app, &agent, &t1, "CSV export for invoices", "P2").await;
-    triage(&app, &lead, &shipped, "FEATURE_REQUEST", None).await;
-    let released = create_release(&app, &lead, "2026.3", "QUARTERLY").await;
-    schedule(&app, &lead, &shipped, &released).await;
-    ship(&app, &lead, &released).await;
-    follow(&app, &alice).await;
-    let note = publish(&app, &lead, &released, "2026 Q3").await;
-    vote(&app, &alice, &note, true).await;
-    vote(&app, &carol, &note, false).await;
-    let alice_inbox = notification_ids(&app, &alice).await;
+    let shipped = app
+        .escalate(&agent, &t1, "CSV export for invoices", "P2")
+        .await;
+    app.triage(&lead, &shipped, "FEATURE_REQUEST").await;
+    let released = app.create_release(&lead, "2026.3", "QUARTERLY").await;
+    app.schedule(&lead, &shipped, &released).await;
+    app.ship(&lead, &released).await;
+    app.follow_release_notes(&alice).await;
+    let note = app.publish_note(&lead, &released, "2026 Q3").await;
+    app.vote(&alice, &note, true).await;
+    app.vote(&carol, &note, false).await;
+    let alice_inbox = app.notification_ids(&alice).await;
     assert_eq!(alice_inbox.len(), 2, "shipped + published");
 
     // A planned hotfix release carrying an escalation with a public update, and an
     // imminent quarterly one.
     let t2 = app.create_ticket(&alice, "checkout 502").await;
-    let hot = escalate(&app, &agent, &t2, "Checkout 502", "P0").await;
-    triage(&app, &lead, &hot, "HOTFIX", Some(&dev)).await;
-    let update = post_update(&app, &dev, &hot, "We are on it.", true).await;
-    let planned = create_release(&app, &lead, "4.3.1", "HOTFIX").await;
-    schedule(&app, &lead, &hot, &planned).await;
-    let upcoming = create_release(&app, &lead, "2026.4", "QUARTERLY").await;
-    imminent(&app, &lead, &upcoming).await;
+    let hot = app.escalate(&agent, &t2, "Checkout 502", "P0").await;
+    app.triage_with(&lead, &hot, "HOTFIX", json!({ "assigneeId": dev.id }))
+        .await;
+    let update = app.post_update(&dev, &hot, "We are on it.", true).await;
+    let planned = app.create_release(&lead, "4.3.1", "HOTFIX").await;
+    app.schedule(&lead, &hot, &planned).await;
+    let upcoming = app.create_release(&lead, "2026.4", "QUARTERLY").await;
+    app.mark_imminent(&lead, &upcoming).await;
     // Targets for the mutations below, each in a state where its move would be valid.
     let t3 = app.create_ticket(&alice, "dark mode please").await;
-    let awaiting = escalate(&app, &agent, &t3, "Dark mode", "P3").await;
+    let awaiting = app.escalate(&agent, &t3, "Dark mode", "P3").await;
     let t4 = app.create_ticket(&alice, "bulk edit please").await;
-    let review = escalate(&app, &agent, &t4, "Bulk edit", "P3").await;
-    triage(&app, &lead, &review, "PRODUCT_PLANNING", None).await;
+    let review = app.escalate(&agent, &t4, "Bulk edit", "P3").await;
+    app.triage(&lead, &review, "PRODUCT_PLANNING").await;
     let free = app.create_ticket(&carol, "also checkout 502").await;
 
     // Reads.
@@ -1134,17 +861,21 @@ async fn notifications_are_their_recipients_only() {
     let alice = app.customer("acme-corp").await;
     let bob = app.customer("acme-corp").await;
     let carol = app.customer("globex-corp").await;
-    let (agent, lead) = (app.agent().await, app.triage_lead().await);
-    app.grant_scope(&bob).await; // even a colleague with scope does not see alice's inbox
+    let (agent, lead, admin) = (
+        app.agent().await,
+        app.triage_lead().await,
+        app.admin().await,
+    );
+    app.grant_scope(&admin, &bob).await; // even a colleague with scope does not see alice's inbox
 
     let ta = app.create_ticket(&alice, "please add CSV export").await;
-    let esc = escalate(&app, &agent, &ta, "CSV export", "P2").await;
-    triage(&app, &lead, &esc, "FEATURE_REQUEST", None).await;
-    let rel = create_release(&app, &lead, "2026.3", "QUARTERLY").await;
-    schedule(&app, &lead, &esc, &rel).await;
-    follow(&app, &carol).await;
-    ship(&app, &lead, &rel).await;
-    publish(&app, &lead, &rel, "2026 Q3").await;
+    let esc = app.escalate(&agent, &ta, "CSV export", "P2").await;
+    app.triage(&lead, &esc, "FEATURE_REQUEST").await;
+    let rel = app.create_release(&lead, "2026.3", "QUARTERLY").await;
+    app.schedule(&lead, &esc, &rel).await;
+    app.follow_release_notes(&carol).await;
+    app.ship(&lead, &rel).await;
+    app.publish_note(&lead, &rel, "2026 Q3").await;
 
     const INBOX: &str = "{ notifications(first: 100) { totalCount edges { node { id kind read
         ticket { id } releaseNote { title } } } }
@@ -1200,13 +931,13 @@ async fn notifications_are_their_recipients_only() {
 
     // The recipient marks their own (idempotently) and unreadOnly then leaves it out.
     for _ in 0..2 {
-        let p = ok(
-            &app,
-            &alice,
-            "markNotificationRead(input: $i) { notification { id read } }",
-            json!({ "notificationId": alice_n }),
-        )
-        .await;
+        let p = app
+            .mutate_ok(
+                &alice,
+                "markNotificationRead(input: $i) { notification { id read } }",
+                json!({ "notificationId": alice_n }),
+            )
+            .await;
         assert_eq!(p["notification"], json!({ "id": alice_n, "read": true }));
     }
     let res = app.gql(Some(&alice), INBOX, json!({})).await;
@@ -1276,26 +1007,33 @@ impl Desk {
         let carol_free = app.create_ticket(&carol, "free ticket of carol").await;
 
         let hotfix_ticket = app.create_ticket(&alice, "checkout 502").await;
-        let hotfix = escalate(&app, &agent, &hotfix_ticket, "Checkout 502", "P1").await;
-        triage(&app, &lead, &hotfix, "HOTFIX", Some(&dev)).await;
-        let planned_hotfix = create_release(&app, &lead, "5.0.1", "HOTFIX").await;
-        schedule(&app, &lead, &hotfix, &planned_hotfix).await;
+        let hotfix = app
+            .escalate(&agent, &hotfix_ticket, "Checkout 502", "P1")
+            .await;
+        app.triage_with(&lead, &hotfix, "HOTFIX", json!({ "assigneeId": dev.id }))
+            .await;
+        let planned_hotfix = app.create_release(&lead, "5.0.1", "HOTFIX").await;
+        app.schedule(&lead, &hotfix, &planned_hotfix).await;
 
         let review_ticket = app.create_ticket(&alice, "roadmap idea").await;
-        let review = escalate(&app, &agent, &review_ticket, "Roadmap idea", "P3").await;
-        triage(&app, &lead, &review, "PRODUCT_PLANNING", None).await;
+        let review = app
+            .escalate(&agent, &review_ticket, "Roadmap idea", "P3")
+            .await;
+        app.triage(&lead, &review, "PRODUCT_PLANNING").await;
 
         let shipped_ticket = app.create_ticket(&alice, "CSV export please").await;
-        let shipped = escalate(&app, &agent, &shipped_ticket, "CSV export", "P2").await;
-        triage(&app, &lead, &shipped, "FEATURE_REQUEST", None).await;
-        let released = create_release(&app, &lead, "2026.2", "QUARTERLY").await;
-        schedule(&app, &lead, &shipped, &released).await;
-        ship(&app, &lead, &released).await;
-        let note = publish(&app, &lead, &released, "2026 Q2").await;
+        let shipped = app
+            .escalate(&agent, &shipped_ticket, "CSV export", "P2")
+            .await;
+        app.triage(&lead, &shipped, "FEATURE_REQUEST").await;
+        let released = app.create_release(&lead, "2026.2", "QUARTERLY").await;
+        app.schedule(&lead, &shipped, &released).await;
+        app.ship(&lead, &released).await;
+        let note = app.publish_note(&lead, &released, "2026 Q2").await;
 
-        let planned = create_release(&app, &lead, "2026.4", "QUARTERLY").await;
-        let upcoming = create_release(&app, &lead, "2026.3", "QUARTERLY").await;
-        imminent(&app, &lead, &upcoming).await;
+        let planned = app.create_release(&lead, "2026.4", "QUARTERLY").await;
+        let upcoming = app.create_release(&lead, "2026.3", "QUARTERLY").await;
+        app.mark_imminent(&lead, &upcoming).await;
 
         Desk {
             app,
@@ -1327,7 +1065,7 @@ impl Desk {
     /// Refused with `NOT_FOUND`, exactly like the same mutation on a made-up id.
     async fn not_found(&self, who: &User, mutation: &str, input: Value, made_up: Value) {
         let res = self.refused(who, mutation, input, "NOT_FOUND").await;
-        let fake = run(&self.app, Some(who), mutation, made_up).await;
+        let fake = self.app.mutate(Some(who), mutation, made_up).await;
         assert_eq!(
             res,
             fake,
@@ -1465,25 +1203,30 @@ async fn role_refusals_change_nothing() {
     .await;
 
     // The refusals were about roles: the triage lead's own moves still work.
-    let p = ok(&d.app, &d.lead, IMMINENT, rel(&d.planned_hotfix)).await;
+    let p = d
+        .app
+        .mutate_ok(&d.lead, IMMINENT, rel(&d.planned_hotfix))
+        .await;
     assert_eq!(p["release"]["status"], "IMMINENT");
-    let p = ok(&d.app, &d.lead, PUBLISH, note(&d.upcoming)).await;
+    let p = d.app.mutate_ok(&d.lead, PUBLISH, note(&d.upcoming)).await;
     assert!(p["releaseNote"]["id"].is_string());
-    let p = ok(
-        &d.app,
-        &d.dev,
-        POST_UPDATE,
-        json!({ "escalationId": d.hotfix, "body": "ok", "public": false }),
-    )
-    .await;
+    let p = d
+        .app
+        .mutate_ok(
+            &d.dev,
+            POST_UPDATE,
+            json!({ "escalationId": d.hotfix, "body": "ok", "public": false }),
+        )
+        .await;
     assert!(p["escalationUpdate"]["id"].is_string());
-    let p = ok(
-        &d.app,
-        &d.agent,
-        LINK,
-        json!({ "escalationId": d.hotfix, "ticketId": d.carol_free }),
-    )
-    .await;
+    let p = d
+        .app
+        .mutate_ok(
+            &d.agent,
+            LINK,
+            json!({ "escalationId": d.hotfix, "ticketId": d.carol_free }),
+        )
+        .await;
     assert_eq!(p["ticket"]["id"], d.carol_free.as_str());
 }
 
@@ -1636,37 +1379,41 @@ async fn invalid_moves_and_bad_input_change_nothing() {
     }
 
     // The valid versions of the same moves go through.
-    let p = ok(
-        &d.app,
-        lead,
-        PUBLISH,
-        json!({ "releaseId": d.upcoming, "title": "2026 Q3", "body": "b" }),
-    )
-    .await;
+    let p = d
+        .app
+        .mutate_ok(
+            lead,
+            PUBLISH,
+            json!({ "releaseId": d.upcoming, "title": "2026 Q3", "body": "b" }),
+        )
+        .await;
     assert!(p["releaseNote"]["id"].is_string());
-    let p = ok(
-        &d.app,
-        lead,
-        CREATE_RELEASE,
-        json!({ "version": "2027.1", "kind": "QUARTERLY", "quarter": "2027-q1" }),
-    )
-    .await;
+    let p = d
+        .app
+        .mutate_ok(
+            lead,
+            CREATE_RELEASE,
+            json!({ "version": "2027.1", "kind": "QUARTERLY", "quarter": "2027-q1" }),
+        )
+        .await;
     assert!(p["release"]["id"].is_string());
-    let p = ok(
-        &d.app,
-        lead,
-        SCHEDULE,
-        json!({ "escalationId": d.review, "releaseId": d.planned }),
-    )
-    .await;
+    let p = d
+        .app
+        .mutate_ok(
+            lead,
+            SCHEDULE,
+            json!({ "escalationId": d.review, "releaseId": d.planned }),
+        )
+        .await;
     assert_eq!(p["escalation"]["status"], "SCHEDULED");
-    let p = ok(
-        &d.app,
-        &d.agent,
-        ESCALATE,
-        json!({ "ticketId": d.alice_free, "title": "New", "details": "d", "priority": "P2" }),
-    )
-    .await;
+    let p = d
+        .app
+        .mutate_ok(
+            &d.agent,
+            ESCALATE,
+            json!({ "ticketId": d.alice_free, "title": "New", "details": "d", "priority": "P2" }),
+        )
+        .await;
     assert!(p["escalation"]["id"].is_string());
 }
 
@@ -1688,14 +1435,15 @@ async fn open_hotfix_filter_lists_exactly_the_viewers_waiting_tickets() {
     let c_plain = app.create_ticket(&carol, "carol: question").await;
     let b_hot = app.create_ticket(&bob, "bob: exports broken").await;
 
-    let hot = escalate(&app, &agent, &a_hot, "Checkout 502", "P0").await;
-    link(&app, &agent, &hot, &c_linked).await;
-    triage(&app, &lead, &hot, "HOTFIX", None).await;
-    let feature = escalate(&app, &agent, &a_feature, "Dark mode", "P3").await;
-    triage(&app, &lead, &feature, "FEATURE_REQUEST", None).await;
-    escalate(&app, &agent, &a_untriaged, "Slow search", "P2").await;
-    let bob_hot = escalate(&app, &agent, &b_hot, "Exports broken", "P1").await;
-    triage(&app, &lead, &bob_hot, "HOTFIX", None).await;
+    let hot = app.escalate(&agent, &a_hot, "Checkout 502", "P0").await;
+    app.link(&agent, &hot, &c_linked).await;
+    app.triage(&lead, &hot, "HOTFIX").await;
+    let feature = app.escalate(&agent, &a_feature, "Dark mode", "P3").await;
+    app.triage(&lead, &feature, "FEATURE_REQUEST").await;
+    app.escalate(&agent, &a_untriaged, "Slow search", "P2")
+        .await;
+    let bob_hot = app.escalate(&agent, &b_hot, "Exports broken", "P1").await;
+    app.triage(&lead, &bob_hot, "HOTFIX").await;
 
     let yes = json!({ "hasOpenHotfix": true });
     let no = json!({ "hasOpenHotfix": false });
@@ -1739,7 +1487,8 @@ async fn open_hotfix_filter_lists_exactly_the_viewers_waiting_tickets() {
     .await;
 
     // Organization scope widens bob's view to alice's hotfix ticket; revoking narrows it.
-    app.grant_scope(&bob).await;
+    let admin = app.admin().await;
+    app.grant_scope(&admin, &bob).await;
     assert_tickets(
         &app,
         Some(&bob),
@@ -1748,7 +1497,7 @@ async fn open_hotfix_filter_lists_exactly_the_viewers_waiting_tickets() {
         &set(&[&a_hot, &b_hot]),
     )
     .await;
-    app.revoke_scope(&bob).await;
+    app.revoke_scope(&admin, &bob).await;
     assert_tickets(
         &app,
         Some(&bob),
@@ -1759,8 +1508,8 @@ async fn open_hotfix_filter_lists_exactly_the_viewers_waiting_tickets() {
     .await;
 
     // Still waiting once scheduled into a planned release; no longer once it ships.
-    let rel = create_release(&app, &lead, "3.0.1", "HOTFIX").await;
-    schedule(&app, &lead, &hot, &rel).await;
+    let rel = app.create_release(&lead, "3.0.1", "HOTFIX").await;
+    app.schedule(&lead, &hot, &rel).await;
     assert_tickets(
         &app,
         Some(&alice),
@@ -1777,7 +1526,7 @@ async fn open_hotfix_filter_lists_exactly_the_viewers_waiting_tickets() {
         &set(&[&c_linked]),
     )
     .await;
-    ship(&app, &lead, &rel).await;
+    app.ship(&lead, &rel).await;
     assert_tickets(
         &app,
         Some(&alice),
@@ -1826,8 +1575,8 @@ async fn declined_escalation_frees_its_ticket() {
     );
 
     let ta = app.create_ticket(&alice, "please add SSO").await;
-    let first = escalate(&app, &agent, &ta, "SSO login", "P2").await;
-    triage(&app, &lead, &first, "FEATURE_REQUEST", None).await;
+    let first = app.escalate(&agent, &ta, "SSO login", "P2").await;
+    app.triage(&lead, &first, "FEATURE_REQUEST").await;
     // Under review it is still open: the ticket cannot be escalated again yet.
     refused(
         &app,
@@ -1839,13 +1588,13 @@ async fn declined_escalation_frees_its_ticket() {
     )
     .await;
 
-    let p = ok(
-        &app,
-        &lead,
-        "declineEscalation(input: $i) { escalation { status declineReason } }",
-        json!({ "escalationId": first, "reason": "INTERNAL-REASON not on the roadmap" }),
-    )
-    .await;
+    let p = app
+        .mutate_ok(
+            &lead,
+            "declineEscalation(input: $i) { escalation { status declineReason } }",
+            json!({ "escalationId": first, "reason": "INTERNAL-REASON not on the roadmap" }),
+        )
+        .await;
     assert_eq!(
         p["escalation"],
         json!({ "status": "DECLINED", "declineReason": "INTERNAL-REASON not on the roadmap" })
@@ -1878,7 +1627,7 @@ async fn declined_escalation_frees_its_ticket() {
     .await;
 
     // The same ticket is escalated again.
-    let second = escalate(&app, &agent, &ta, "SSO login (again)", "P1").await;
+    let second = app.escalate(&agent, &ta, "SSO login (again)", "P1").await;
     assert_ne!(first, second);
     const TICKET: &str = "query($id: ID!) { ticket(id: $id) { escalation { id status title
         declineReason } } }";
@@ -1916,7 +1665,7 @@ async fn declined_escalation_frees_its_ticket() {
     .await;
     assert_escalations(&app, Some(&bob), "bob", json!({}), &BTreeSet::new()).await;
     // It follows its new track like any other.
-    triage(&app, &lead, &second, "HOTFIX", None).await;
+    app.triage(&lead, &second, "HOTFIX").await;
     assert_tickets(
         &app,
         Some(&alice),
@@ -1936,8 +1685,9 @@ async fn assignee_filter_does_not_reveal_the_assignee_to_customers() {
     let (agent, lead) = (app.agent().await, app.triage_lead().await);
     let (dev, other_dev) = (app.developer().await, app.developer().await);
     let ta = app.create_ticket(&alice, "exports time out").await;
-    let esc = escalate(&app, &agent, &ta, "Exports time out", "P1").await;
-    triage(&app, &lead, &esc, "HOTFIX", Some(&dev)).await;
+    let esc = app.escalate(&agent, &ta, "Exports time out", "P1").await;
+    app.triage_with(&lead, &esc, "HOTFIX", json!({ "assigneeId": dev.id }))
+        .await;
 
     // Staff filter by assignee.
     assert_escalations(
@@ -1988,9 +1738,9 @@ async fn cursor_of_a_hidden_escalation_behaves_like_a_nonexistent_one() {
     let agent = app.agent().await;
     // alice's escalation comes first (lower id) with a lower priority than carol's.
     let ta = app.create_ticket(&alice, "alice: slow search").await;
-    let mine = escalate(&app, &agent, &ta, "Slow search", "P2").await;
+    let mine = app.escalate(&agent, &ta, "Slow search", "P2").await;
     let tc = app.create_ticket(&carol, "carol: outage").await;
-    let hidden = escalate(&app, &agent, &tc, "Outage", "P0").await;
+    let hidden = app.escalate(&agent, &tc, "Outage", "P0").await;
     let next_free = row_id(&hidden) + 1; // no escalation has this id
 
     const PAGE: &str = "query($after: String) { escalations(first: 10, after: $after) {

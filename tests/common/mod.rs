@@ -1,26 +1,55 @@
-//! Test harness: a real tier3 server on 127.0.0.1:0 over a real database — a temp-file
-//! SQLite per test, or, when `TIER3_TEST_DATABASE_URL` is set, a fresh PostgreSQL
-//! database `tier3_test_<uuid>` per test (dropped when the test ends).
+//! Test harness: a real tier3 over a real database — a temp-file SQLite per test, or, when
+//! `TIER3_TEST_DATABASE_URL` is set, a fresh PostgreSQL database `tier3_test_<uuid>` per
+//! test (dropped when the test ends).
+//!
+//! - [`TestApp`] is a server on `127.0.0.1:0` with an HTTP client; its workflow steps
+//!   (`create_ticket`, `escalate`, `triage`, `ship`, …) live in [`steps`], so a test reads
+//!   as the story it tells.
+//! - [`Local`] is the same application without a socket: for calling the domain services
+//!   directly, or the router in-process with `tower::ServiceExt::oneshot`.
+//! - [`ids`] builds global ids and cursors, and the made-up ids of "unknown" cases.
+//! - [`expect`] holds the visibility assertions ("invisible answers like nonexistent").
+//! - [`ws`] is a graphql-transport-ws client.
+// Each test file compiles its own copy of this module and uses a part of it.
 #![allow(dead_code)]
 
+pub mod expect;
+pub mod ids;
+pub mod steps;
+pub mod ws;
+
 use std::{
+    future::Future,
+    io::Write as _,
     net::SocketAddr,
     sync::{
         Arc, Mutex, OnceLock,
         atomic::{AtomicUsize, Ordering},
     },
+    time::{Duration, Instant},
 };
 
-use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Database};
+use reqwest::{StatusCode, header::HeaderMap};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use tier3::{
     App, Config, Server,
     auth::{Claims, Keys},
 };
 
-/// The HS256 secret every test server verifies with.
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use {
+    expect::*,
+    ids::*,
+    ws::{Ws, WsEvent, connect_ws},
+};
+
+/// The HS256 secret every test application verifies with.
 pub const SECRET: &str = "test-secret-0123456789abcdef";
+
+/// The variable that points the suite at PostgreSQL.
+pub const POSTGRES_VAR: &str = "TIER3_TEST_DATABASE_URL";
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -36,15 +65,65 @@ fn init_tracing() {
     });
 }
 
-/// A signed-in test user: their token and global id.
-#[derive(Clone, Debug)]
-pub struct User {
-    pub sub: String,
-    pub token: String,
-    pub id: String,
-    pub role: &'static str,
-    pub org: Option<String>,
+// ---------------------------------------------------------------------------------------
+// Which database the suite runs on.
+
+/// The PostgreSQL server URL the suite runs against, if `TIER3_TEST_DATABASE_URL` is set.
+pub fn postgres_url() -> Option<String> {
+    std::env::var(POSTGRES_VAR).ok().filter(|v| !v.is_empty())
 }
+
+/// Says, where `cargo test` shows it, that a test did not run its body.
+///
+/// Written to the process's stderr directly: libtest captures `println!`/`eprintln!` of
+/// passing tests, so a skip reported that way would be invisible and the test would look
+/// like it had passed for real.
+pub fn report_skip(test: &str, why: &str) {
+    let line = format!("SKIPPED {test}: {why}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}
+
+/// For a test that needs PostgreSQL: `true` when it can run; otherwise it reports the
+/// skip and returns `false`. Use as `if !common::needs_postgres("name") { return; }`.
+pub fn needs_postgres(test: &str) -> bool {
+    if postgres_url().is_some() {
+        return true;
+    }
+    report_skip(
+        test,
+        &format!("needs PostgreSQL (set {POSTGRES_VAR}=postgres://…)"),
+    );
+    false
+}
+
+/// For a test whose subject has nothing to do with the database and that runs once, on
+/// SQLite: `false` (and the skip reported) on a PostgreSQL run.
+pub fn runs_on_sqlite_only(test: &str, why: &str) -> bool {
+    if postgres_url().is_none() {
+        return true;
+    }
+    report_skip(test, &format!("runs on the SQLite pass only ({why})"));
+    false
+}
+
+/// Polls `check` every 200 ms until it holds, for at most `secs`; whether it ever did.
+pub async fn eventually<F, Fut>(secs: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let until = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < until {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+// ---------------------------------------------------------------------------------------
+// A database per test.
 
 /// A database made for one test.
 struct TestDb {
@@ -56,8 +135,8 @@ struct TestDb {
 
 impl TestDb {
     async fn create() -> TestDb {
-        match std::env::var("TIER3_TEST_DATABASE_URL") {
-            Ok(admin) if !admin.is_empty() => {
+        match postgres_url() {
+            Some(admin) => {
                 let name = format!("tier3_test_{}", uuid::Uuid::new_v4().simple());
                 let conn = Database::connect(&admin)
                     .await
@@ -72,7 +151,7 @@ impl TestDb {
                     _dir: None,
                 }
             }
-            _ => {
+            None => {
                 let dir = tempfile::tempdir().expect("tempdir");
                 TestDb {
                     url: format!(
@@ -130,6 +209,119 @@ fn replace_db(url: &str, name: &str) -> String {
     }
 }
 
+/// The test configuration for a database: the test secret, and rate limits out of the way
+/// (suites send far more than a person would; rate limits get their own tests).
+fn test_config(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> Config {
+    let mut config = Config::for_database(db.url.clone(), SECRET);
+    config.rate.rate_limit = 1_000_000;
+    config.rate.rate_limit_anonymous = 1_000_000;
+    adjust(&mut config);
+    config
+}
+
+/// Counts rows of a table (or of any `FROM` clause) straight from the database.
+pub async fn count_rows_in(db: &DatabaseConnection, table: &str) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .expect("count")
+        .expect("row");
+    row.try_get::<i64>("", "n").expect("n")
+}
+
+/// Claims for a user, valid for an hour.
+pub fn claims(sub: &str, role: &str, org: Option<&str>) -> Claims {
+    Claims {
+        sub: sub.into(),
+        role: role.into(),
+        org: org.map(Into::into),
+        email: Some(format!("{sub}@example.com")),
+        name: Some(format!("Name of {sub}")),
+        exp: jsonwebtoken::get_current_timestamp() + 3600,
+        iss: None,
+        aud: None,
+    }
+}
+
+/// A `sub` no other test user has.
+pub fn unique_sub(role: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    format!("{role}-{n}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// `Bearer <token>`, for requests that set the `Authorization` header themselves.
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+// ---------------------------------------------------------------------------------------
+// The application without a server.
+
+/// The application over a fresh test database, with no socket: call the domain services
+/// with `app.db` and `app.bus`, or drive [`Local::router`] with `oneshot`.
+pub struct Local {
+    pub app: App,
+    keys: Keys,
+    _db: TestDb,
+}
+
+impl Local {
+    /// With the default test configuration.
+    pub async fn new() -> Local {
+        Self::with(|_| {}).await
+    }
+
+    /// With a configuration the test adjusts first.
+    pub async fn with(adjust: impl FnOnce(&mut Config)) -> Local {
+        init_tracing();
+        let db = TestDb::create().await;
+        let config = test_config(&db, adjust);
+        let conn = tier3::db::connect(&config).await.expect("connect");
+        tier3::db::migrate(&conn).await.expect("migrate");
+        let keys = Keys::from_config(&config).expect("keys");
+        let app = App::with_db(config, conn).expect("app");
+        Local { app, keys, _db: db }
+    }
+
+    /// The HTTP routes with their middleware, as the server runs them.
+    pub fn router(&self) -> axum::Router {
+        tier3::router(self.app.clone())
+    }
+
+    /// Signs claims with the application's key.
+    pub fn sign(&self, claims: &Claims) -> String {
+        self.keys.sign(claims).expect("sign")
+    }
+
+    /// Counts rows of a table straight from the database.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        count_rows_in(&self.app.db, table).await
+    }
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // Stops the event publisher (and listener) before the database goes away.
+        self.app.shutdown.cancel();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// A running server.
+
+/// A signed-in test user: their token and global id.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub sub: String,
+    pub token: String,
+    pub id: String,
+    pub role: &'static str,
+    pub org: Option<String>,
+}
+
 /// A running tier3 server and a client for it.
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -154,11 +346,7 @@ impl TestApp {
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         init_tracing();
         let db = Arc::new(TestDb::create().await);
-        let mut config = Config::for_database(db.url.clone(), SECRET);
-        // Suites send far more than a person would; rate limits get their own tests.
-        config.rate.rate_limit = 1_000_000;
-        config.rate.rate_limit_anonymous = 1_000_000;
-        adjust(&mut config);
+        let config = test_config(&db, adjust);
         Self::start(config, db).await
     }
 
@@ -197,14 +385,14 @@ impl TestApp {
     /// Waits (up to 5 s) until this server has at least `n` live subscription feeds, so a
     /// test's next change is sure to reach them.
     pub async fn wait_subscribers(&self, n: usize) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while self.app.bus.active_feeds() < n {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "only {} of {n} subscribers",
                 self.app.bus.active_feeds()
             );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
@@ -230,38 +418,40 @@ impl TestApp {
         self.keys.sign(claims).expect("sign")
     }
 
-    /// Claims for a user, valid for an hour.
+    /// Claims for a user, valid for an hour (see [`claims`]).
     pub fn claims(sub: &str, role: &str, org: Option<&str>) -> Claims {
-        Claims {
-            sub: sub.into(),
-            role: role.into(),
-            org: org.map(Into::into),
-            email: Some(format!("{sub}@example.com")),
-            name: Some(format!("Name of {sub}")),
-            exp: jsonwebtoken::get_current_timestamp() + 3600,
-            iss: None,
-            aud: None,
-        }
+        claims(sub, role, org)
     }
 
     /// Signs in a new user with this role (provisioning them) and returns them.
     pub async fn user(&self, role: &'static str, org: Option<&str>) -> User {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let sub = format!("{role}-{n}-{}", uuid::Uuid::new_v4().simple());
-        let token = self.sign(&Self::claims(&sub, role, org));
+        self.sign_in(&claims(&unique_sub(role), role, org)).await
+    }
+
+    /// Signs in whoever these claims name (provisioning them on first sight).
+    pub async fn sign_in(&self, claims: &Claims) -> User {
+        let token = self.sign(claims);
         let res = self
             .gql_token(Some(&token), "{ viewer { id } }", json!({}))
             .await;
         let id = res["data"]["viewer"]["id"]
             .as_str()
-            .unwrap_or_else(|| panic!("viewer id for {sub}: {res}"))
+            .unwrap_or_else(|| panic!("viewer id for {}: {res}", claims.sub))
             .to_owned();
+        let role = match claims.role.as_str() {
+            "customer" => "customer",
+            "agent" => "agent",
+            "developer" => "developer",
+            "triage_lead" => "triage_lead",
+            "admin" => "admin",
+            other => panic!("not a role: {other}"),
+        };
         User {
-            sub,
+            sub: claims.sub.clone(),
             token,
             id,
             role,
-            org: org.map(Into::into),
+            org: claims.org.clone(),
         }
     }
 
@@ -283,15 +473,35 @@ impl TestApp {
 
     /// POSTs a GraphQL request; returns the status and the JSON body.
     pub async fn post(&self, token: Option<&str>, body: Value) -> (StatusCode, Value) {
-        let mut req = self.client.post(self.url("/graphql")).json(&body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
+        let (status, _, json) = self
+            .post_raw(
+                token.map(bearer).as_deref(),
+                serde_json::to_vec(&body).expect("json"),
+            )
+            .await;
+        (status, json)
+    }
+
+    /// POSTs raw bytes as `application/json` with this exact `Authorization` header (or
+    /// none); returns the status, the headers and the JSON body (or the text as a string).
+    pub async fn post_raw(
+        &self,
+        authorization: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, HeaderMap, Value) {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(value) = authorization {
+            req = req.header("authorization", value);
         }
         let res = req.send().await.expect("request");
-        let status = res.status();
+        let (status, headers) = (res.status(), res.headers().clone());
         let text = res.text().await.expect("body");
         let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, json)
+        (status, headers, json)
     }
 
     /// The Prometheus exposition from `/metrics`.
@@ -318,75 +528,18 @@ impl TestApp {
             .1
     }
 
-    /// Opens a ticket as `user`; returns its global id.
-    pub async fn create_ticket(&self, user: &User, subject: &str) -> String {
-        let res = self
-            .gql(
-                Some(user),
-                "mutation($i: CreateTicketInput!) { createTicket(input: $i) { ticket { id } } }",
-                json!({ "i": { "subject": subject, "description": format!("about {subject}") } }),
-            )
-            .await;
-        res["data"]["createTicket"]["ticket"]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("createTicket: {res}"))
-            .to_owned()
-    }
-
-    /// Adds a comment as `user`; returns the comment's global id.
-    pub async fn comment(&self, user: &User, ticket: &str, body: &str, public: bool) -> String {
-        let res = self
-            .gql(
-                Some(user),
-                "mutation($i: AddCommentInput!) { addComment(input: $i) { comment { id } } }",
-                json!({ "i": { "ticketId": ticket, "body": body, "public": public } }),
-            )
-            .await;
-        res["data"]["addComment"]["comment"]["id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("addComment: {res}"))
-            .to_owned()
-    }
-
-    /// Grants organization scope to `user` as a fresh admin.
-    pub async fn grant_scope(&self, user: &User) {
-        let admin = self.admin().await;
-        let res = self
-            .gql(
-                Some(&admin),
-                "mutation($i: GrantOrganizationScopeInput!) { grantOrganizationScope(input: $i) { user { id } } }",
-                json!({ "i": { "userId": user.id } }),
-            )
-            .await;
-        assert!(res["errors"].is_null(), "grant: {res}");
-    }
-
-    /// Revokes organization scope from `user` as a fresh admin.
-    pub async fn revoke_scope(&self, user: &User) {
-        let admin = self.admin().await;
-        let res = self
-            .gql(
-                Some(&admin),
-                "mutation($i: RevokeOrganizationScopeInput!) { revokeOrganizationScope(input: $i) { user { id } } }",
-                json!({ "i": { "userId": user.id } }),
-            )
-            .await;
-        assert!(res["errors"].is_null(), "revoke: {res}");
-    }
-
     /// Counts rows of a table straight from the database (to prove nothing changed).
     pub async fn count_rows(&self, table: &str) -> i64 {
-        let row = self
-            .app
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                self.app.db.get_database_backend(),
-                format!("SELECT COUNT(*) AS n FROM {table}"),
-            ))
-            .await
-            .expect("count")
-            .expect("row");
-        row.try_get::<i64>("", "n").expect("n")
+        count_rows_in(&self.app.db, table).await
+    }
+
+    /// Counts the rows of several tables at once, in order.
+    pub async fn rows<const N: usize>(&self, tables: [&str; N]) -> [i64; N] {
+        let mut counts = [0; N];
+        for (count, table) in counts.iter_mut().zip(tables) {
+            *count = self.count_rows(table).await;
+        }
+        counts
     }
 }
 
@@ -398,152 +551,8 @@ pub fn code(res: &Value) -> &str {
 }
 
 /// Asserts a response has no errors and returns its data.
+#[track_caller]
 pub fn data(res: &Value) -> &Value {
     assert!(res["errors"].is_null(), "unexpected errors: {res}");
     &res["data"]
-}
-
-/// A graphql-transport-ws client over a real WebSocket.
-pub struct Ws {
-    socket: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-}
-
-/// How a WebSocket session ended or what it produced next.
-#[derive(Debug)]
-pub enum WsEvent {
-    /// A `next` payload for subscription `id`.
-    Next(String, Value),
-    /// An `error` message for subscription `id`.
-    Error(String, Value),
-    /// `complete` for subscription `id`.
-    Complete(String),
-    /// The server closed the socket with this code.
-    Closed(u16),
-}
-
-impl TestApp {
-    /// Opens `/graphql/ws` and sends `connection_init` with this payload; does not wait for
-    /// the ack (see [`Ws::ack`]).
-    pub async fn ws_raw(&self, init: Value) -> Ws {
-        connect_ws(self.addr, init).await
-    }
-
-    /// Opens a WebSocket as `user` (or anonymously) and waits for `connection_ack`.
-    pub async fn ws(&self, user: Option<&User>) -> Ws {
-        let init = match user {
-            Some(u) => json!({ "token": u.token }),
-            None => json!({}),
-        };
-        let mut ws = self.ws_raw(init).await;
-        ws.ack().await;
-        ws
-    }
-}
-
-/// Opens `/graphql/ws` on any server and sends `connection_init` with this payload.
-pub async fn connect_ws(addr: SocketAddr, init: Value) -> Ws {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-    let mut req = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (socket, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("ws connect");
-    let mut ws = Ws { socket };
-    ws.send(json!({ "type": "connection_init", "payload": init }))
-        .await;
-    ws
-}
-
-impl Ws {
-    async fn send(&mut self, msg: Value) {
-        use futures_util::SinkExt as _;
-        self.socket
-            .send(tokio_tungstenite::tungstenite::Message::Text(
-                msg.to_string().into(),
-            ))
-            .await
-            .expect("ws send");
-    }
-
-    /// Waits for `connection_ack`.
-    pub async fn ack(&mut self) {
-        let msg = self.raw_next().await;
-        match msg {
-            Some(m) if m["payload"]["type"] == "connection_ack" => {}
-            other => panic!("expected connection_ack, got {other:?}"),
-        }
-    }
-
-    /// Starts a subscription with this id.
-    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
-        self.send(json!({
-            "id": id, "type": "subscribe",
-            "payload": { "query": query, "variables": variables },
-        }))
-        .await;
-    }
-
-    /// Stops a subscription.
-    pub async fn stop(&mut self, id: &str) {
-        self.send(json!({ "id": id, "type": "complete" })).await;
-    }
-
-    /// The next protocol message as JSON (`None` once closed), within 10 s.
-    async fn raw_next(&mut self) -> Option<Value> {
-        match self.next_event().await {
-            WsEvent::Closed(_) => None,
-            WsEvent::Next(id, p) => Some(json!({ "type": "next", "id": id, "payload": p })),
-            WsEvent::Error(id, p) => Some(json!({ "type": "error", "id": id, "payload": p })),
-            WsEvent::Complete(id) => Some(json!({ "type": "complete", "id": id })),
-        }
-    }
-
-    /// The next thing that happens on the socket, within 10 s (pings are answered).
-    pub async fn next_event(&mut self) -> WsEvent {
-        use futures_util::StreamExt as _;
-        use tokio_tungstenite::tungstenite::Message;
-        loop {
-            let msg = tokio::time::timeout(std::time::Duration::from_secs(10), self.socket.next())
-                .await
-                .expect("no WebSocket message within 10 s");
-            let text = match msg {
-                None | Some(Err(_)) => return WsEvent::Closed(1006),
-                Some(Ok(Message::Close(frame))) => {
-                    return WsEvent::Closed(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
-                }
-                Some(Ok(Message::Text(t))) => t.to_string(),
-                Some(Ok(_)) => continue,
-            };
-            let v: Value = serde_json::from_str(&text).expect("json message");
-            let id = v["id"].as_str().unwrap_or_default().to_owned();
-            match v["type"].as_str() {
-                Some("next") => return WsEvent::Next(id, v["payload"].clone()),
-                Some("error") => return WsEvent::Error(id, v["payload"].clone()),
-                Some("complete") => return WsEvent::Complete(id),
-                Some("ping") => self.send(json!({ "type": "pong" })).await,
-                Some("connection_ack") => {
-                    return WsEvent::Next("".into(), json!({ "type": "connection_ack" }));
-                }
-                _ => continue,
-            }
-        }
-    }
-
-    /// The next `next` payload's data for any subscription, panicking on anything else.
-    pub async fn next_data(&mut self) -> (String, Value) {
-        match self.next_event().await {
-            WsEvent::Next(id, payload) => {
-                assert!(payload["errors"].is_null(), "subscription error: {payload}");
-                (id, payload["data"].clone())
-            }
-            other => panic!("expected a next message, got {other:?}"),
-        }
-    }
 }
