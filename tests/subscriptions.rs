@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{TestApp, WsEvent, cursor_row, made_up, steps::ADD_COMMENT};
+use common::{TestApp, WsEvent, cursor_row, data, made_up, steps::ADD_COMMENT};
 use serde_json::{Value, json};
 
 const EVENT: &str = "cursor kind fromStatus toStatus public ticket { id } comment { body public }";
