@@ -1,5 +1,5 @@
 //! The application's parts: the database, keys, configuration, the event bus, the identity
-//! cache and telemetry. What serves it over HTTP is `crate::http`; nothing here knows of
+//! cache, rate-limit budgets and telemetry. What serves it over HTTP is `crate::http`; nothing here knows of
 //! GraphQL or HTTP.
 
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use crate::{
     db,
     events::EventBus,
     metrics::Metrics,
+    ratelimit::RateLimiter,
 };
 
 /// Everything a request needs; cheap to clone.
@@ -23,6 +24,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub bus: EventBus,
     pub metrics: Arc<Metrics>,
+    /// Every caller's rate-limit budget, shared by every router and socket of the process.
+    pub rate: Arc<RateLimiter>,
     /// Recently provisioned identities (see `http::identity`).
     pub identities: Arc<Identities>,
     /// Cancelled on shutdown; ends long-lived work.
@@ -63,10 +66,11 @@ impl App {
         Ok(App {
             db,
             keys,
-            config: Arc::new(config),
             bus,
             metrics: Arc::new(Metrics::new()),
+            rate: Arc::new(RateLimiter::new(&config.rate)),
             identities: Arc::default(),
+            config: Arc::new(config),
             shutdown,
         })
     }

@@ -11,12 +11,12 @@ use crate::{app::App, config::Limits, metrics::Metrics, ratelimit::RateLimiter};
 pub use guard::{ClientIp, Guard, RateSlot};
 pub use limits::{Limit, LimitExceeded, Refusal};
 
-/// What admitting a request needs: the limits, the rate limiter, and where refusals are
-/// counted. One per process, shared by every request and socket.
+/// What admitting a request needs: the limits, the rate limiter (the app's, so every router
+/// of one process charges one budget), and where refusals are counted.
 pub struct Admission {
     pub limits: Limits,
     pub introspection: bool,
-    pub rate: RateLimiter,
+    pub rate: Arc<RateLimiter>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -26,7 +26,7 @@ impl Admission {
         Admission {
             limits: app.config.limits.clone(),
             introspection: app.config.http.introspection,
-            rate: RateLimiter::new(&app.config.rate),
+            rate: app.rate.clone(),
             metrics: app.metrics.clone(),
         }
     }
