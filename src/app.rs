@@ -1,6 +1,6 @@
 //! The application's parts: the database, keys, configuration, the event bus, the identity
-//! cache, rate-limit budgets and telemetry. What serves it over HTTP is `crate::http`; nothing here knows of
-//! GraphQL or HTTP.
+//! cache, rate-limit budgets and telemetry. What serves it over HTTP is `crate::http`;
+//! nothing here knows of GraphQL or HTTP.
 
 use std::sync::Arc;
 
