@@ -11,9 +11,8 @@ use crate::{
     auth::Viewer,
     domain::{
         page::{self, PageArgs},
-        policy,
-        tickets::{self, MAX_BODY, required_text, retrying},
-        transitions,
+        policy, tickets, transitions,
+        write::{MAX_BODY, required_text, retrying},
     },
     error::{AppError, AppResult},
     events::{self, EventBus, EventKind, NewEvent},
