@@ -1,5 +1,5 @@
 //! Reading escalations: by id, the queue with its filter, each ticket's latest escalation,
-//! and an update by id.
+//! and the updates and ticket links of escalations the viewer sees.
 
 use std::collections::HashMap;
 
@@ -15,7 +15,7 @@ use sea_orm::{
 use crate::{
     auth::Viewer,
     domain::{
-        page::{self, Page, PageArgs},
+        page::{self, ChildPage, Page, PageArgs},
         policy, rows,
     },
     error::{AppError, AppResult},
@@ -215,6 +215,75 @@ pub async fn load_update(
     Ok(u)
 }
 
+/// A page of updates for each of many (visible) escalations, oldest first; customers see
+/// public ones only.
+pub async fn update_pages(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    keys: &[(i64, PageArgs)],
+) -> AppResult<HashMap<(i64, PageArgs), ChildPage<escalation_update::Model>>> {
+    page::children_pages(
+        db,
+        escalation_update::Entity::find().filter(updates_seen_by(v)),
+        escalation_update::Column::EscalationId,
+        escalation_update::Column::Id,
+        keys,
+    )
+    .await
+}
+
+/// How many updates the viewer sees on each of many (visible) escalations.
+pub async fn count_updates(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    escalation_ids: &[i64],
+) -> AppResult<HashMap<i64, u64>> {
+    page::count_children(
+        db,
+        escalation_update::Entity::find().filter(updates_seen_by(v)),
+        escalation_update::Column::EscalationId,
+        escalation_update::Column::Id,
+        escalation_ids,
+    )
+    .await
+}
+
 fn updates_seen_by(v: &Viewer) -> Condition {
     policy::public_only(v, escalation_update::Column::Public)
+}
+
+/// A page of ticket links for each of many (visible) escalations, oldest first, restricted
+/// to tickets the viewer sees: a customer never learns of the other tickets linked to an
+/// escalation.
+pub async fn ticket_link_pages(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    keys: &[(i64, PageArgs)],
+) -> AppResult<HashMap<(i64, PageArgs), ChildPage<escalation_ticket::Model>>> {
+    let visible = policy::visible_ticket_ids(db, v, escalation_ticket::Column::TicketId).await?;
+    page::children_pages(
+        db,
+        escalation_ticket::Entity::find().filter(visible),
+        escalation_ticket::Column::EscalationId,
+        escalation_ticket::Column::Id,
+        keys,
+    )
+    .await
+}
+
+/// How many linked tickets the viewer sees on each of many (visible) escalations.
+pub async fn count_ticket_links(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    escalation_ids: &[i64],
+) -> AppResult<HashMap<i64, u64>> {
+    let visible = policy::visible_ticket_ids(db, v, escalation_ticket::Column::TicketId).await?;
+    page::count_children(
+        db,
+        escalation_ticket::Entity::find().filter(visible),
+        escalation_ticket::Column::EscalationId,
+        escalation_ticket::Column::Id,
+        escalation_ids,
+    )
+    .await
 }
