@@ -6,14 +6,14 @@ use crate::{
     domain::{organizations, tickets, users},
     error::AppError,
     graphql::{
-        connection::Parts,
+        connection::{Parts, page_args},
         context::ContextExt,
         ids::{self, Kind},
         node::{self, Node},
         prefetch,
         types::{
             organization::OrganizationConnection,
-            ticket::{Ticket, TicketConnection, TicketFilter, page_args},
+            ticket::{Ticket, TicketConnection, TicketFilter},
             user::{User, UserConnection},
         },
     },
@@ -40,7 +40,6 @@ impl TicketQuery {
 
     /// Tickets you may see, newest first: customers their own (or their organization's,
     /// with organization scope), staff all.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn tickets(
         &self,
         ctx: &Context<'_>,
@@ -83,7 +82,6 @@ impl TicketQuery {
 
     /// Users you may see: staff see everyone; customers themselves, staff, and (with
     /// organization scope) their organization's members.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -95,7 +93,6 @@ impl TicketQuery {
     }
 
     /// Organizations you may see: staff all, customers their own.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

@@ -10,7 +10,7 @@ use crate::{
         releases::{self, NewRelease},
     },
     graphql::{
-        connection::Parts,
+        connection::{Parts, page_args},
         context::ContextExt,
         ids::{self, Kind},
         prefetch,
@@ -19,7 +19,7 @@ use crate::{
             escalation::{Escalation, EscalationConnection, EscalationFilter, EscalationUpdate},
             notification::{Notification, NotificationConnection},
             release::{Release, ReleaseConnection, ReleaseNote, ReleaseNoteConnection},
-            ticket::{Ticket, page_args},
+            ticket::Ticket,
             user::User,
         },
     },
@@ -33,7 +33,6 @@ pub struct WorkflowQuery;
 impl WorkflowQuery {
     /// The escalation queue: `P0` first, then oldest first. Customers see only escalations
     /// of tickets they can see.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn escalations(
         &self,
         ctx: &Context<'_>,
@@ -55,7 +54,6 @@ impl WorkflowQuery {
     }
 
     /// Releases, newest first. Anonymous callers see released ones only.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn releases(
         &self,
         ctx: &Context<'_>,
@@ -67,7 +65,6 @@ impl WorkflowQuery {
     }
 
     /// Published release notes, newest first; readable without signing in.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn release_notes(
         &self,
         ctx: &Context<'_>,
@@ -79,7 +76,6 @@ impl WorkflowQuery {
     }
 
     /// Your inbox, newest first.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,
