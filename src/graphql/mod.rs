@@ -1,4 +1,6 @@
-//! The GraphQL layer: thin resolvers over the domain.
+//! The GraphQL layer: the schema's roots by area (`roots`) and types (`types`), thin
+//! resolvers that call the domain, the loaders that adapt its batched reads, connections
+//! and global ids. No SQL here: every query is a domain function.
 
 pub mod connection;
 pub mod context;
@@ -8,15 +10,13 @@ pub mod http;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
-pub mod mutation;
 pub mod node;
 pub mod prefetch;
-pub mod query;
 pub mod rate_limit;
+pub mod roots;
 pub mod schema;
 pub mod subscription;
 pub mod types;
-pub mod workflow;
 pub mod ws;
 
 pub use schema::{AppSchema, build, sdl};
