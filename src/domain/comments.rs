@@ -1,19 +1,21 @@
-//! Comments on tickets: public replies and internal notes.
+//! Comments on tickets (public replies and internal notes): adding one, and reading them
+//! by id and as the batched pages and counts of `Ticket.comments`.
+
+use std::collections::HashMap;
 
 use chrono::Utc;
 use entity::{Role, comment, ticket};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    Order, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 
 use crate::{
     auth::Viewer,
     domain::{
-        page::{self, PageArgs},
-        policy,
-        tickets::{self, MAX_BODY, required_text, retrying},
-        transitions,
+        page::{self, ChildPage, PageArgs},
+        policy, rows, tickets, transitions,
+        write::{MAX_BODY, required_text, retrying},
     },
     error::{AppError, AppResult},
     events::{self, EventBus, EventKind, NewEvent},
@@ -109,20 +111,45 @@ pub async fn load_visible(
     Ok(c)
 }
 
-/// The condition for a ticket's comments as this viewer sees them.
-pub fn of_ticket(v: &Viewer, ticket_id: i64) -> Condition {
-    Condition::all()
-        .add(comment::Column::TicketId.eq(ticket_id))
-        .add(policy::comment_filter(v))
-}
-
-/// Comments of one (already visible) ticket, oldest first.
-pub async fn list_for_ticket(
+/// Comments by id (an event's comment) that pass the viewer's comment filter. Callers reach
+/// them only through a visible ticket, which is what authorizes the ticket side.
+pub async fn load_many(
     db: &impl ConnectionTrait,
     v: &Viewer,
-    ticket_id: i64,
-    args: PageArgs,
-) -> AppResult<page::Page<comment::Entity>> {
-    let select = comment::Entity::find().filter(of_ticket(v, ticket_id));
-    page::fetch(db, select, comment::Column::Id, Order::Asc, args).await
+    ids: &[i64],
+) -> AppResult<Vec<comment::Model>> {
+    rows::many_visible::<comment::Entity>(db, comment::Column::Id, ids, policy::comment_filter(v))
+        .await
+}
+
+/// A page of comments for each of many (visible) tickets and page requests.
+pub async fn pages_for_tickets(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    keys: &[(i64, PageArgs)],
+) -> AppResult<HashMap<(i64, PageArgs), ChildPage<comment::Model>>> {
+    page::children_pages(
+        db,
+        comment::Entity::find().filter(policy::comment_filter(v)),
+        comment::Column::TicketId,
+        comment::Column::Id,
+        keys,
+    )
+    .await
+}
+
+/// How many comments the viewer sees on each of many (visible) tickets.
+pub async fn count_for_tickets(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    ticket_ids: &[i64],
+) -> AppResult<HashMap<i64, u64>> {
+    page::count_children(
+        db,
+        comment::Entity::find().filter(policy::comment_filter(v)),
+        comment::Column::TicketId,
+        comment::Column::Id,
+        ticket_ids,
+    )
+    .await
 }

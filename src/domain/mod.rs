@@ -1,7 +1,13 @@
-//! Business rules. The GraphQL layer calls these; nothing here knows about GraphQL or HTTP.
+//! Business rules, and every query. The GraphQL layer calls these; nothing here knows about
+//! GraphQL or HTTP. `policy` is the one door to data (row filters and `can_*` checks);
+//! `transitions` the status machines; one module per aggregate (tickets, comments,
+//! escalations, releases, release notes, notifications, users, organizations, organization
+//! scope); `linked_tickets` what escalation and release steps do to linked tickets; and
+//! `page`, `rows` and `write` the helpers they share.
 
 pub mod comments;
 pub mod escalations;
+pub mod linked_tickets;
 pub mod notifications;
 pub mod organizations;
 pub mod page;
@@ -14,3 +20,4 @@ pub mod ticket_events;
 pub mod tickets;
 pub mod transitions;
 pub mod users;
+pub mod write;

@@ -1,4 +1,7 @@
-//! Keyset pagination on the primary key, shared by every list.
+//! Keyset pagination on the primary key, shared by every list, and the batched first pages
+//! and counts of nested lists (many parents in one statement).
+
+use std::collections::HashMap;
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
@@ -7,7 +10,7 @@ use sea_orm::{
 
 use crate::error::{AppError, AppResult};
 
-/// Largest page a client may ask for (DESIGN.md: `first` ≤ 100).
+/// Largest page a client may ask for: `first` is at most 100.
 pub const MAX_PAGE: u64 = 100;
 /// Page size when the client does not say.
 pub const DEFAULT_PAGE: u64 = 20;
@@ -133,26 +136,6 @@ where
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_is_bounded() {
-        assert_eq!(PageArgs::new(None, None).unwrap().first, 20);
-        assert_eq!(PageArgs::new(Some(100), None).unwrap().first, 100);
-        assert_eq!(PageArgs::new(Some(0), None).unwrap().first, 0);
-        assert_eq!(
-            PageArgs::new(Some(101), None).unwrap_err().code(),
-            "BAD_USER_INPUT"
-        );
-        assert_eq!(
-            PageArgs::new(Some(-1), None).unwrap_err().code(),
-            "BAD_USER_INPUT"
-        );
-    }
-}
-
 /// One parent's slice of a batched child query.
 #[derive(Debug, Clone)]
 pub struct ChildPage<M> {
@@ -180,7 +163,7 @@ pub async fn fetch_children<E>(
     order: Order,
     parent_ids: &[i64],
     args: PageArgs,
-) -> AppResult<std::collections::HashMap<i64, ChildPage<E::Model>>>
+) -> AppResult<HashMap<i64, ChildPage<E::Model>>>
 where
     E: EntityTrait,
 {
@@ -189,7 +172,7 @@ where
         sea_query::{Alias, Asterisk, Expr, ExprTrait as _, Query},
     };
 
-    let mut out = std::collections::HashMap::new();
+    let mut out = HashMap::new();
     if parent_ids.is_empty() || args.first == 0 {
         return Ok(out);
     }
@@ -246,6 +229,47 @@ where
     Ok(out)
 }
 
+/// Pages of children for many (parent, page request) keys, as DataLoaders ask for them: one
+/// `fetch_children` statement per distinct page request, each in the order it asks for
+/// (oldest first unless `newest_first`). A parent with no children gets an empty page.
+pub async fn children_pages<E>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    parent_col: E::Column,
+    id_col: E::Column,
+    keys: &[(i64, PageArgs)],
+) -> AppResult<HashMap<(i64, PageArgs), ChildPage<E::Model>>>
+where
+    E: EntityTrait,
+{
+    let mut groups: HashMap<PageArgs, Vec<i64>> = HashMap::new();
+    for (parent, args) in keys {
+        groups.entry(*args).or_default().push(*parent);
+    }
+    let mut out = HashMap::new();
+    for (args, parents) in groups {
+        let order = if args.newest_first {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let mut pages = fetch_children(
+            db,
+            select.clone(),
+            parent_col,
+            id_col,
+            order,
+            &parents,
+            args,
+        )
+        .await?;
+        for p in parents {
+            out.insert((p, args), pages.remove(&p).unwrap_or_default());
+        }
+    }
+    Ok(out)
+}
+
 /// `COUNT(*)` of children per parent in one grouped statement (nested `totalCount`).
 pub async fn count_children<E>(
     db: &impl ConnectionTrait,
@@ -253,7 +277,7 @@ pub async fn count_children<E>(
     parent_col: E::Column,
     id_col: E::Column,
     parent_ids: &[i64],
-) -> AppResult<std::collections::HashMap<i64, u64>>
+) -> AppResult<HashMap<i64, u64>>
 where
     E: EntityTrait,
 {
@@ -278,4 +302,24 @@ where
         .into_iter()
         .filter_map(|(p, n)| p.map(|p| (p, u64::try_from(n).unwrap_or(0))))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_is_bounded() {
+        assert_eq!(PageArgs::new(None, None).unwrap().first, 20);
+        assert_eq!(PageArgs::new(Some(100), None).unwrap().first, 100);
+        assert_eq!(PageArgs::new(Some(0), None).unwrap().first, 0);
+        assert_eq!(
+            PageArgs::new(Some(101), None).unwrap_err().code(),
+            "BAD_USER_INPUT"
+        );
+        assert_eq!(
+            PageArgs::new(Some(-1), None).unwrap_err().code(),
+            "BAD_USER_INPUT"
+        );
+    }
 }

@@ -1,9 +1,9 @@
 //! The one door to data: every read turns the viewer into a row filter here, and every
 //! write asks a `can_*` question here. Resolvers never inspect roles themselves.
 //!
-//! Rule of thumb (DESIGN.md "Identity and roles"): a thing the viewer may not see behaves
-//! exactly like a thing that does not exist. Children reached through a visible parent
-//! (comments, events) are visible when the parent is and they pass their own filter below.
+//! Rule of thumb: a thing the viewer may not see behaves exactly like a thing that does not
+//! exist. Children reached through a visible parent (comments, events) are visible when the
+//! parent is and they pass their own filter below.
 
 use chrono::Utc;
 use entity::{
@@ -58,15 +58,22 @@ async fn read_org_scope(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<b
     let live = org_scope_grant::Entity::find()
         .filter(org_scope_grant::Column::UserId.eq(actor.id))
         .filter(org_scope_grant::Column::OrgId.eq(org_id))
-        .filter(org_scope_grant::Column::RevokedAt.is_null())
-        .filter(
+        .filter(live_grant())
+        .count(db)
+        .await?;
+    Ok(live > 0)
+}
+
+/// An organization-scope grant in force now: not revoked, and not expired. The one place
+/// this rule is written; it counts only for the organization the user belongs to now.
+pub fn live_grant() -> Condition {
+    Condition::all()
+        .add(org_scope_grant::Column::RevokedAt.is_null())
+        .add(
             Condition::any()
                 .add(org_scope_grant::Column::ExpiresAt.is_null())
                 .add(org_scope_grant::Column::ExpiresAt.gt(Utc::now())),
         )
-        .count(db)
-        .await?;
-    Ok(live > 0)
 }
 
 /// An always-false condition (an empty OR renders FALSE).

@@ -14,9 +14,8 @@ use crate::{
     auth::Viewer,
     domain::{
         page::{self, Page, PageArgs},
-        policy, releases,
-        tickets::{MAX_BODY, MAX_SUBJECT, required_text},
-        transitions,
+        policy, releases, transitions,
+        write::{MAX_BODY, MAX_SUBJECT, required_text},
     },
     error::{AppError, AppResult},
     events::{self, EventBus, EventKind, NewEvent},

@@ -14,11 +14,10 @@ use sea_orm::{
 use crate::{
     auth::{Actor, Viewer},
     domain::{
-        escalations,
+        linked_tickets,
         page::{self, Page, PageArgs},
-        policy, rows,
-        tickets::{required_text, retrying},
-        transitions,
+        policy, rows, transitions,
+        write::{required_text, retrying},
     },
     error::{AppError, AppResult},
     events::{self, EventBus, EventKind, NewEvent},
@@ -160,7 +159,8 @@ pub async fn create(
 }
 
 /// Marks a planned release imminent (triage lead). For a hotfix release this is when its
-/// tickets are solved (DESIGN.md: imminent or released, whichever comes first).
+/// tickets are solved: a hotfix ticket is solved when its release becomes imminent or
+/// ships, whichever comes first.
 #[tracing::instrument(skip_all)]
 pub async fn mark_imminent(
     db: &DatabaseConnection,
@@ -184,7 +184,8 @@ pub async fn mark_imminent(
         };
         let mut ids = vec![release_event(&txn, EventKind::ReleaseImminent, actor, &r, to).await?];
         if saved.kind == ReleaseKind::Hotfix {
-            let Some(more) = escalations::solve_hotfix_tickets(&txn, actor, saved.id).await? else {
+            let Some(more) = linked_tickets::solve_hotfix_tickets(&txn, actor, saved.id).await?
+            else {
                 return Ok(None);
             };
             ids.extend(more);
@@ -239,7 +240,8 @@ pub async fn ship(
         };
         let mut ids = vec![release_event(&txn, EventKind::ReleaseShipped, actor, &r, to).await?];
         if saved.kind == ReleaseKind::Hotfix && r.imminent_at.is_none() {
-            let Some(more) = escalations::solve_hotfix_tickets(&txn, actor, saved.id).await? else {
+            let Some(more) = linked_tickets::solve_hotfix_tickets(&txn, actor, saved.id).await?
+            else {
                 return Ok(None);
             };
             ids.extend(more);
@@ -251,16 +253,16 @@ pub async fn ship(
             .all(&txn)
             .await?;
         for e in shipped {
-            let am = entity::escalation::ActiveModel {
+            let am = escalation::ActiveModel {
                 status: Set(EscalationStatus::Released),
                 ..Default::default()
             };
-            let Some(done) = escalations::save(&txn, &e, am).await? else {
+            let Some(done) = linked_tickets::save_escalation(&txn, &e, am).await? else {
                 return Ok(None);
             };
-            escalations::close_links(&txn, done.id).await?;
+            linked_tickets::close_links(&txn, done.id).await?;
             ids.extend(
-                escalations::record_escalation_event(
+                linked_tickets::record_on_linked(
                     &txn,
                     EventKind::EscalationReleased,
                     actor,

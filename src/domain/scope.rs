@@ -1,5 +1,8 @@
 //! Organization scope: an admin's grant that lets a customer see every ticket of their
-//! organization. Stored per user and organization, with who granted it and when.
+//! organization. Stored per user and organization, with who granted it and when; granting,
+//! revoking, and who holds one now.
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{Role, app_user, org_scope_grant};
@@ -30,9 +33,22 @@ pub async fn grant_of(
         .await?)
 }
 
-/// Whether a grant is in force now.
-pub fn is_live(grant: &org_scope_grant::Model) -> bool {
-    grant.revoked_at.is_none() && grant.expires_at.is_none_or(|at| at > Utc::now())
+/// Which of these users hold a live organization-scope grant for the organization they
+/// belong to now (`User.hasOrganizationScope`), by `policy::live_grant`.
+pub async fn live_among(db: &impl ConnectionTrait, user_ids: &[i64]) -> AppResult<HashSet<i64>> {
+    let grants = org_scope_grant::Entity::find()
+        .filter(org_scope_grant::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(policy::live_grant())
+        .all(db)
+        .await?;
+    let users = users::load_referenced(db, user_ids).await?;
+    let org_of: HashMap<i64, Option<i64>> = users.iter().map(|u| (u.id, u.org_id)).collect();
+    Ok(grants
+        .into_iter()
+        // A grant in an organization the user has since left counts for nothing.
+        .filter(|g| org_of.get(&g.user_id) == Some(&Some(g.org_id)))
+        .map(|g| g.user_id)
+        .collect())
 }
 
 fn customer_org(user: &app_user::Model) -> AppResult<i64> {

@@ -1,31 +1,48 @@
-//! A ticket's history, read from the event table (customers: public events only).
+//! A ticket's history, read from the event table as the batched pages and counts of
+//! `Ticket.events` (customers: public events only).
+
+use std::collections::HashMap;
 
 use entity::event;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::{
     auth::Viewer,
     domain::{
-        page::{self, Page, PageArgs},
+        page::{self, ChildPage, PageArgs},
         policy,
     },
     error::AppResult,
 };
 
-/// The condition for a ticket's events as this viewer sees them.
-pub fn of_ticket(v: &Viewer, ticket_id: i64) -> Condition {
-    Condition::all()
-        .add(event::Column::TicketId.eq(ticket_id))
-        .add(policy::event_filter(v))
-}
-
-/// Events of one (already visible) ticket, oldest first.
-pub async fn list_for_ticket(
+/// A page of events for each of many (visible) tickets and page requests, oldest first.
+pub async fn pages_for_tickets(
     db: &impl ConnectionTrait,
     v: &Viewer,
-    ticket_id: i64,
-    args: PageArgs,
-) -> AppResult<Page<event::Entity>> {
-    let select = event::Entity::find().filter(of_ticket(v, ticket_id));
-    page::fetch(db, select, event::Column::Id, Order::Asc, args).await
+    keys: &[(i64, PageArgs)],
+) -> AppResult<HashMap<(i64, PageArgs), ChildPage<event::Model>>> {
+    page::children_pages(
+        db,
+        event::Entity::find().filter(policy::event_filter(v)),
+        event::Column::TicketId,
+        event::Column::Id,
+        keys,
+    )
+    .await
+}
+
+/// How many events the viewer sees on each of many (visible) tickets.
+pub async fn count_for_tickets(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    ticket_ids: &[i64],
+) -> AppResult<HashMap<i64, u64>> {
+    page::count_children(
+        db,
+        event::Entity::find().filter(policy::event_filter(v)),
+        event::Column::TicketId,
+        event::Column::Id,
+        ticket_ids,
+    )
+    .await
 }

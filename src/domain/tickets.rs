@@ -1,7 +1,10 @@
 //! Tickets: opening, reading through the one visibility filter, and changing them.
 
 use chrono::Utc;
-use entity::{SolvedBy, TicketPriority, TicketStatus, app_user, counter, ticket, ticket_tally};
+use entity::{
+    EscalationStatus, EscalationTrack, SolvedBy, TicketPriority, TicketStatus, app_user, counter,
+    escalation, escalation_ticket, ticket, ticket_tally,
+};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, Order,
@@ -14,17 +17,11 @@ use crate::{
     domain::{
         page::{self, Page, PageArgs},
         policy, rows, transitions,
+        write::{MAX_BODY, MAX_SUBJECT, required_text, retrying},
     },
     error::{AppError, AppResult},
     events::{self, EventBus, EventKind, NewEvent},
 };
-
-/// Longest subject accepted.
-pub const MAX_SUBJECT: usize = 200;
-/// Longest description or comment body accepted.
-pub const MAX_BODY: usize = 20_000;
-/// How often a write retries after losing an optimistic-lock race.
-const RETRIES: usize = 8;
 
 /// Client-side narrowing of a ticket list (ANDed with the viewer's scope, never ORed).
 #[derive(Debug, Clone, Default)]
@@ -84,9 +81,33 @@ impl TicketFilter {
             c = c.add(ticket::Column::OrgId.eq(id));
         }
         if let Some(yes) = self.has_open_hotfix {
-            c = c.add(crate::domain::escalations::has_open_hotfix(yes));
+            c = c.add(has_open_hotfix(yes));
         }
         c
+    }
+}
+
+/// Tickets linked (or not) to an open hotfix escalation, for "review your open hotfix
+/// tickets".
+fn has_open_hotfix(yes: bool) -> Condition {
+    let hot = escalation::Entity::find()
+        .select_only()
+        .column(escalation::Column::Id)
+        .filter(escalation::Column::Track.eq(EscalationTrack::Hotfix))
+        .filter(
+            escalation::Column::Status
+                .is_not_in([EscalationStatus::Released, EscalationStatus::Declined]),
+        )
+        .into_query();
+    let linked = Query::select()
+        .column(escalation_ticket::Column::TicketId)
+        .from(escalation_ticket::Entity)
+        .and_where(escalation_ticket::Column::EscalationId.in_subquery(hot))
+        .to_owned();
+    if yes {
+        Condition::all().add(ticket::Column::Id.in_subquery(linked))
+    } else {
+        Condition::all().add(ticket::Column::Id.not_in_subquery(linked))
     }
 }
 
@@ -110,20 +131,6 @@ impl TicketChanges {
     fn is_empty(&self) -> bool {
         self.status.is_none() && self.priority.is_none() && self.assignee.is_none()
     }
-}
-
-/// Trims and bounds a required text field.
-pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(AppError::bad_input(format!("`{field}` must not be empty")));
-    }
-    if value.chars().count() > max {
-        return Err(AppError::bad_input(format!(
-            "`{field}` must be at most {max} characters"
-        )));
-    }
-    Ok(value.to_owned())
 }
 
 /// One ticket by id through the viewer's scope; invisible is `NOT_FOUND`.
@@ -391,20 +398,4 @@ pub async fn save(
         (ticket::Column::LockVersion, t.lock_version),
     )
     .await
-}
-
-/// Runs `attempt` until it does not lose an optimistic-lock race, a bounded number of times.
-pub async fn retrying<T, F, Fut>(mut attempt: F) -> AppResult<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = AppResult<Option<T>>>,
-{
-    for _ in 0..RETRIES {
-        if let Some(done) = attempt().await? {
-            return Ok(done);
-        }
-    }
-    Err(AppError::Conflict(
-        "this is being changed by others right now; try again".into(),
-    ))
 }

@@ -1,5 +1,5 @@
-//! Status machines as pure functions: `(state, action) -> Result<state>`. Anything not
-//! listed is `INVALID_TRANSITION` (DESIGN.md "The workflow it serves").
+//! Status machines as pure functions: `(state, action) -> Result<state>`. A move not
+//! listed here is refused as `INVALID_TRANSITION`.
 
 use entity::{EscalationStatus, EscalationTrack, ReleaseKind, ReleaseStatus, TicketStatus};
 

@@ -1,12 +1,19 @@
-//! Relay cursor connections: `edges { cursor node }`, `nodes`, `pageInfo`, lazy `totalCount`.
+//! Relay cursor connections: `edges { cursor node }`, `nodes`, `pageInfo`, lazy
+//! `totalCount`, and the `first`/`after` arguments every paginated field takes.
 
 use async_graphql::SimpleObject;
 use sea_orm::EntityTrait;
 
 use crate::{
     domain::page::{ChildPage, Count, Page, PageArgs},
-    graphql::loaders::Children,
+    graphql::{ids, loaders::Children},
 };
+
+/// Page arguments from GraphQL `first`/`after`: `first` bounded by the domain, `after` an
+/// opaque cursor.
+pub fn page_args(first: Option<i32>, after: Option<String>) -> async_graphql::Result<PageArgs> {
+    Ok(PageArgs::new(first, ids::decode_cursor(after.as_deref())?)?)
+}
 
 /// Relay page information.
 #[derive(SimpleObject, Clone, Debug)]

@@ -1,25 +1,25 @@
-//! Per-request DataLoaders: one batched, scoped query per kind of nested field, so a page
-//! of N tickets costs the same number of statements as a page of one. No cache: a long
-//! subscription must never see stale rows.
+//! Per-request DataLoaders: one batched domain read per kind of nested field, so a page of
+//! N tickets costs the same number of statements as a page of one. The loaders only adapt
+//! domain functions (keys in, rows by key out); the domain applies the viewer's scope. No
+//! cache: a long subscription must never see stale rows.
 
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    app_user, comment, escalation, escalation_ticket, escalation_update, event, org_scope_grant,
-    organization, release, release_note, ticket,
+    app_user, comment, escalation, escalation_ticket, escalation_update, event, organization,
+    release, release_note, ticket,
 };
-use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter};
 
 use crate::{
     app::App,
     auth::Viewer,
     domain::{
-        escalations, organizations,
-        page::{self, ChildPage, PageArgs},
-        policy, release_notes, releases, rows, scope, tickets, users,
+        comments, escalations, organizations,
+        page::{ChildPage, PageArgs},
+        release_notes, releases, scope, ticket_events, tickets, users,
     },
-    error::{AppError, SharedError},
+    error::SharedError,
 };
 
 type LoadResult<K, V> = Result<HashMap<K, V>, SharedError>;
@@ -269,58 +269,9 @@ impl Loader<i64> for CommentLoader {
     type Value = comment::Model;
     type Error = SharedError;
     async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
-        let rows = comment::Entity::find()
-            .filter(rows::any_of(
-                self.0.app.db.get_database_backend(),
-                comment::Column::Id,
-                keys,
-            ))
-            .filter(policy::comment_filter(&self.0.viewer))
-            .all(&self.0.app.db)
-            .await
-            .map_err(AppError::from)?;
+        let rows = comments::load_many(&self.0.app.db, &self.0.viewer, keys).await?;
         Ok(by_id(rows, |c| c.id))
     }
-}
-
-/// Groups keys by their page arguments: one query per distinct (first, after).
-fn by_args(keys: &[(i64, PageArgs)]) -> HashMap<PageArgs, Vec<i64>> {
-    let mut groups: HashMap<PageArgs, Vec<i64>> = HashMap::new();
-    for (parent, args) in keys {
-        groups.entry(*args).or_default().push(*parent);
-    }
-    groups
-}
-
-/// First pages of children for many parents, one query per distinct page request.
-async fn child_pages<E: EntityTrait>(
-    db: &sea_orm::DatabaseConnection,
-    keys: &[(i64, PageArgs)],
-    select: sea_orm::Select<E>,
-    parent_col: E::Column,
-    id_col: E::Column,
-) -> LoadResult<(i64, PageArgs), ChildPage<E::Model>> {
-    let mut out = HashMap::new();
-    for (args, parents) in by_args(keys) {
-        let mut pages = page::fetch_children(
-            db,
-            select.clone(),
-            parent_col,
-            id_col,
-            if args.newest_first {
-                Order::Desc
-            } else {
-                Order::Asc
-            },
-            &parents,
-            args,
-        )
-        .await?;
-        for p in parents {
-            out.insert((p, args), pages.remove(&p).unwrap_or_default());
-        }
-    }
-    Ok(out)
 }
 
 /// A page of comments for each of many (visible) tickets.
@@ -330,15 +281,7 @@ impl Loader<(i64, PageArgs)> for CommentPageLoader {
     type Value = ChildPage<comment::Model>;
     type Error = SharedError;
     async fn load(&self, keys: &[(i64, PageArgs)]) -> LoadResult<(i64, PageArgs), Self::Value> {
-        let select = comment::Entity::find().filter(policy::comment_filter(&self.0.viewer));
-        child_pages(
-            &self.0.app.db,
-            keys,
-            select,
-            comment::Column::TicketId,
-            comment::Column::Id,
-        )
-        .await
+        Ok(comments::pages_for_tickets(&self.0.app.db, &self.0.viewer, keys).await?)
     }
 }
 
@@ -349,39 +292,19 @@ impl Loader<(i64, PageArgs)> for EventPageLoader {
     type Value = ChildPage<event::Model>;
     type Error = SharedError;
     async fn load(&self, keys: &[(i64, PageArgs)]) -> LoadResult<(i64, PageArgs), Self::Value> {
-        let select = event::Entity::find().filter(policy::event_filter(&self.0.viewer));
-        child_pages(
-            &self.0.app.db,
-            keys,
-            select,
-            event::Column::TicketId,
-            event::Column::Id,
-        )
-        .await
+        Ok(ticket_events::pages_for_tickets(&self.0.app.db, &self.0.viewer, keys).await?)
     }
 }
 
 /// A page of ticket links for each of many (visible) escalations, restricted to tickets the
-/// viewer sees: a customer never learns of the other tickets linked to an escalation.
+/// viewer sees.
 pub struct EscalationTicketPageLoader(Env);
 
 impl Loader<(i64, PageArgs)> for EscalationTicketPageLoader {
     type Value = ChildPage<escalation_ticket::Model>;
     type Error = SharedError;
     async fn load(&self, keys: &[(i64, PageArgs)]) -> LoadResult<(i64, PageArgs), Self::Value> {
-        let db = &self.0.app.db;
-        let visible =
-            policy::visible_ticket_ids(db, &self.0.viewer, escalation_ticket::Column::TicketId)
-                .await?;
-        let select = escalation_ticket::Entity::find().filter(visible);
-        child_pages(
-            db,
-            keys,
-            select,
-            escalation_ticket::Column::EscalationId,
-            escalation_ticket::Column::Id,
-        )
-        .await
+        Ok(escalations::ticket_link_pages(&self.0.app.db, &self.0.viewer, keys).await?)
     }
 }
 
@@ -392,18 +315,7 @@ impl Loader<(i64, PageArgs)> for UpdatePageLoader {
     type Value = ChildPage<escalation_update::Model>;
     type Error = SharedError;
     async fn load(&self, keys: &[(i64, PageArgs)]) -> LoadResult<(i64, PageArgs), Self::Value> {
-        let select = escalation_update::Entity::find().filter(policy::public_only(
-            &self.0.viewer,
-            escalation_update::Column::Public,
-        ));
-        child_pages(
-            &self.0.app.db,
-            keys,
-            select,
-            escalation_update::Column::EscalationId,
-            escalation_update::Column::Id,
-        )
-        .await
+        Ok(escalations::update_pages(&self.0.app.db, &self.0.viewer, keys).await?)
     }
 }
 
@@ -557,50 +469,12 @@ impl Loader<(Children, i64)> for ChildCountLoader {
                 continue;
             }
             let counts = match kind {
-                Children::TicketComments => {
-                    page::count_children(
-                        db,
-                        comment::Entity::find().filter(policy::comment_filter(v)),
-                        comment::Column::TicketId,
-                        comment::Column::Id,
-                        &parents,
-                    )
-                    .await?
-                }
-                Children::TicketEvents => {
-                    page::count_children(
-                        db,
-                        event::Entity::find().filter(policy::event_filter(v)),
-                        event::Column::TicketId,
-                        event::Column::Id,
-                        &parents,
-                    )
-                    .await?
-                }
+                Children::TicketComments => comments::count_for_tickets(db, v, &parents).await?,
+                Children::TicketEvents => ticket_events::count_for_tickets(db, v, &parents).await?,
                 Children::EscalationTickets => {
-                    let visible =
-                        policy::visible_ticket_ids(db, v, escalation_ticket::Column::TicketId)
-                            .await?;
-                    page::count_children(
-                        db,
-                        escalation_ticket::Entity::find().filter(visible),
-                        escalation_ticket::Column::EscalationId,
-                        escalation_ticket::Column::Id,
-                        &parents,
-                    )
-                    .await?
+                    escalations::count_ticket_links(db, v, &parents).await?
                 }
-                Children::EscalationUpdates => {
-                    page::count_children(
-                        db,
-                        escalation_update::Entity::find()
-                            .filter(policy::public_only(v, escalation_update::Column::Public)),
-                        escalation_update::Column::EscalationId,
-                        escalation_update::Column::Id,
-                        &parents,
-                    )
-                    .await?
-                }
+                Children::EscalationUpdates => escalations::count_updates(db, v, &parents).await?,
             };
             for (parent, n) in counts {
                 out.insert((kind, parent), n);
@@ -617,20 +491,7 @@ impl Loader<i64> for ScopeLoader {
     type Value = bool;
     type Error = SharedError;
     async fn load(&self, keys: &[i64]) -> LoadResult<i64, bool> {
-        let grants = org_scope_grant::Entity::find()
-            .filter(org_scope_grant::Column::UserId.is_in(keys.iter().copied()))
-            .all(&self.0.app.db)
-            .await
-            .map_err(AppError::from)?;
-        let users = users::load_referenced(&self.0.app.db, keys).await?;
-        let org_of: HashMap<i64, Option<i64>> = users.iter().map(|u| (u.id, u.org_id)).collect();
-        let mut out: HashMap<i64, bool> = keys.iter().map(|k| (*k, false)).collect();
-        for g in grants {
-            // Only a grant in the user's current organization counts.
-            if org_of.get(&g.user_id) == Some(&Some(g.org_id)) && scope::is_live(&g) {
-                out.insert(g.user_id, true);
-            }
-        }
-        Ok(out)
+        let live = scope::live_among(&self.0.app.db, keys).await?;
+        Ok(keys.iter().map(|k| (*k, live.contains(k))).collect())
     }
 }

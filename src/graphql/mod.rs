@@ -1,5 +1,6 @@
-//! The GraphQL layer: the schema's types and roots, thin resolvers over the domain, the
-//! loaders that batch domain reads, connections and global ids. Knows nothing of HTTP: the
+//! The GraphQL layer: the schema's roots by area (`roots`) and types (`types`), thin
+//! resolvers that call the domain, the loaders that adapt its batched reads, connections
+//! and global ids. No SQL here: every query is a domain function. Knows nothing of HTTP: the
 //! edge (`crate::http`) runs operations on the schema built here.
 
 pub mod connection;
@@ -7,14 +8,12 @@ pub mod context;
 pub mod error;
 pub mod ids;
 pub mod loaders;
-pub mod mutation;
 pub mod node;
 pub mod prefetch;
-pub mod query;
 pub mod rate_limit;
+pub mod roots;
 pub mod schema;
 pub mod subscription;
 pub mod types;
-pub mod workflow;
 
 pub use schema::{AppSchema, sdl};

@@ -12,9 +12,9 @@ use entity::ticket;
 use crate::{
     domain::page::PageArgs,
     graphql::{
+        connection::page_args,
         context::ContextExt,
         loaders::{Children, Loaders},
-        types::ticket::page_args,
     },
 };
 

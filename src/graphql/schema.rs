@@ -3,20 +3,40 @@
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 use crate::graphql::{
-    mutation::TicketMutation,
-    query::TicketQuery,
     rate_limit::RateLimitQuery,
+    roots::{
+        escalations::{EscalationsMutation, EscalationsQuery},
+        node::NodeQuery,
+        notifications::{NotificationsMutation, NotificationsQuery},
+        people::{PeopleMutation, PeopleQuery},
+        releases::{ReleasesMutation, ReleasesQuery},
+        tickets::{TicketsMutation, TicketsQuery},
+    },
     subscription::Subscription,
-    workflow::{WorkflowMutation, WorkflowQuery},
 };
 
 /// Every query, by area.
+// The SDL lists the fields in this order; keep it, so `schema.graphql` does not change.
 #[derive(MergedObject, Default)]
-pub struct Query(TicketQuery, WorkflowQuery, RateLimitQuery);
+pub struct Query(
+    NodeQuery,
+    TicketsQuery,
+    PeopleQuery,
+    EscalationsQuery,
+    ReleasesQuery,
+    NotificationsQuery,
+    RateLimitQuery,
+);
 
 /// Every mutation, by area.
 #[derive(MergedObject, Default)]
-pub struct Mutation(TicketMutation, WorkflowMutation);
+pub struct Mutation(
+    TicketsMutation,
+    PeopleMutation,
+    EscalationsMutation,
+    ReleasesMutation,
+    NotificationsMutation,
+);
 
 /// The tier3 schema type.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -7,14 +7,14 @@ use entity::{escalation, escalation_update};
 use crate::{
     domain::{escalations, policy},
     graphql::{
-        connection::{Parts, connection},
+        connection::{Parts, connection, page_args},
         context::ContextExt,
         ids::{self, Kind},
         loaders::Children,
         types::{
             enums::{EscalationPriority, EscalationStatus, EscalationTrack},
             release::Release,
-            ticket::{Ticket, page_args},
+            ticket::Ticket,
             user::User,
         },
     },
@@ -133,7 +133,6 @@ impl Escalation {
         })
     }
     /// The linked tickets you may see (a customer: only their own visible tickets).
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn tickets(
         &self,
         ctx: &Context<'_>,
@@ -162,7 +161,6 @@ impl Escalation {
         })
     }
     /// Updates from Tier 3, oldest first (customers: public ones only).
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn updates(
         &self,
         ctx: &Context<'_>,

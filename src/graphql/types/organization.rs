@@ -6,10 +6,10 @@ use entity::organization;
 use crate::{
     domain::tickets,
     graphql::{
-        connection::{Parts, connection},
+        connection::{Parts, connection, page_args},
         context::ContextExt,
         ids::{self, Kind},
-        types::ticket::{TicketConnection, TicketFilter, page_args},
+        types::ticket::{TicketConnection, TicketFilter},
     },
 };
 
@@ -39,7 +39,6 @@ impl Organization {
         &self.0.name
     }
     /// Tickets of this organization that the viewer may see, newest first.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn tickets(
         &self,
         ctx: &Context<'_>,

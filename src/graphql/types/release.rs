@@ -7,13 +7,12 @@ use entity::{release, release_note};
 use crate::{
     domain::escalations::{self, EscalationFilter},
     graphql::{
-        connection::{Parts, connection},
+        connection::{Parts, connection, page_args},
         context::ContextExt,
         ids::{self, Kind},
         types::{
             enums::{ReleaseKind, ReleaseStatus},
             escalation::EscalationConnection,
-            ticket::page_args,
         },
     },
 };
@@ -71,7 +70,6 @@ impl Release {
         self.0.released_at
     }
     /// The escalations it ships that you may see, by priority then age.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn escalations(
         &self,
         ctx: &Context<'_>,

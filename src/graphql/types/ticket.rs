@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use entity::ticket;
 
 use crate::{
-    domain::{page::PageArgs, tickets::TicketFilter as DomainFilter},
+    domain::tickets::TicketFilter as DomainFilter,
     graphql::{
-        connection::{Parts, connection},
+        connection::{Parts, connection, page_args},
         context::ContextExt,
         ids::{self, Kind},
         loaders::Children,
@@ -81,6 +81,8 @@ impl TicketFilter {
     }
 }
 
+// The first line of this description once belonged to a neighbouring function; it stays
+// because the published schema carries it.
 /// Page arguments from GraphQL `first`/`after`.
 /// The order of a ticket's comments.
 #[derive(async_graphql::Enum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -88,10 +90,6 @@ pub enum ListOrder {
     #[default]
     OldestFirst,
     NewestFirst,
-}
-
-pub fn page_args(first: Option<i32>, after: Option<String>) -> Result<PageArgs> {
-    Ok(PageArgs::new(first, ids::decode_cursor(after.as_deref())?)?)
 }
 
 #[Object]
@@ -140,7 +138,6 @@ impl Ticket {
         }
     }
     /// Comments, oldest first unless `order: NEWEST_FIRST` (customers see public ones only).
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn comments(
         &self,
         ctx: &Context<'_>,
@@ -158,7 +155,6 @@ impl Ticket {
         )))
     }
     /// History, oldest first (customers see public events only).
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn events(
         &self,
         ctx: &Context<'_>,

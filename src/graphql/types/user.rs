@@ -6,13 +6,13 @@ use entity::app_user;
 use crate::{
     domain::{policy, tickets},
     graphql::{
-        connection::{Parts, connection},
+        connection::{Parts, connection, page_args},
         context::ContextExt,
         ids::{self, Kind},
         types::{
             enums::Role,
             organization::Organization,
-            ticket::{TicketConnection, TicketFilter, page_args},
+            ticket::{TicketConnection, TicketFilter},
         },
     },
 };
@@ -80,7 +80,6 @@ impl User {
         ))
     }
     /// Tickets this user requested that the viewer may see, newest first.
-    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
     async fn tickets(
         &self,
         ctx: &Context<'_>,

@@ -1,29 +1,75 @@
-//! Mutation root: one `input` argument and one `…Payload` per mutation (GitHub style).
+//! Tickets and comments: listing and finding tickets, opening and changing them, and
+//! commenting on them.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
 
 use crate::{
     domain::{
         comments::{self, NewComment},
-        scope,
         tickets::{self, NewTicket, TicketChanges},
     },
+    error::AppError,
     graphql::{
+        connection::{Parts, page_args},
         context::ContextExt,
         ids::{self, Kind},
+        prefetch,
         types::{
             comment::Comment,
             enums::{TicketPriority, TicketStatus},
-            ticket::Ticket,
-            user::User,
+            ticket::{Ticket, TicketConnection, TicketFilter},
         },
     },
 };
 
-/// Entry points for changing things.
+/// `tickets` and `ticket`.
 #[derive(Default)]
-pub struct TicketMutation;
+pub struct TicketsQuery;
+
+#[Object]
+impl TicketsQuery {
+    /// Tickets you may see, newest first: customers their own (or their organization's,
+    /// with organization scope), staff all.
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<TicketFilter>,
+    ) -> Result<TicketConnection> {
+        let filter = filter.unwrap_or_default().into_domain();
+        let page = tickets::list(
+            &ctx.app()?.db,
+            ctx.viewer()?,
+            &filter,
+            page_args(first, after)?,
+        )
+        .await?;
+        prefetch::tickets(ctx, &prefetch::items(&ctx.look_ahead()), &page.items).await?;
+        Ok(TicketConnection(Parts::from(page)))
+    }
+
+    /// One ticket by global `id` or by human `number` (give exactly one).
+    async fn ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        number: Option<i64>,
+    ) -> Result<Option<Ticket>> {
+        let (db, v) = (&ctx.app()?.db, ctx.viewer()?);
+        let t = match (id, number) {
+            (Some(id), None) => {
+                tickets::load_visible(db, v, ids::decode(Kind::Ticket, &id)?).await?
+            }
+            (None, Some(n)) => tickets::load_visible_by_number(db, v, n).await?,
+            _ => {
+                return Err(AppError::bad_input("give exactly one of `id` and `number`").into());
+            }
+        };
+        prefetch::tickets(ctx, &[ctx.look_ahead()], std::slice::from_ref(&t)).await?;
+        Ok(Some(Ticket(t)))
+    }
+}
 
 /// Opens a ticket as the signed-in customer.
 #[derive(InputObject)]
@@ -75,34 +121,12 @@ pub struct UpdateTicketPayload {
     pub ticket: Ticket,
 }
 
-/// Lets a customer see every ticket of their organization.
-#[derive(InputObject)]
-pub struct GrantOrganizationScopeInput {
-    pub user_id: ID,
-    /// When the grant lapses by itself; never, if omitted.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// The user the grant was given to.
-#[derive(SimpleObject)]
-pub struct GrantOrganizationScopePayload {
-    pub user: User,
-}
-
-/// Takes organization scope away, effective immediately.
-#[derive(InputObject)]
-pub struct RevokeOrganizationScopeInput {
-    pub user_id: ID,
-}
-
-/// The user the grant was taken from.
-#[derive(SimpleObject)]
-pub struct RevokeOrganizationScopePayload {
-    pub user: User,
-}
+/// `createTicket`, `addComment` and `updateTicket`.
+#[derive(Default)]
+pub struct TicketsMutation;
 
 #[Object]
-impl TicketMutation {
+impl TicketsMutation {
     /// Opens a ticket (customers).
     async fn create_ticket(
         &self,
@@ -179,31 +203,5 @@ impl TicketMutation {
         )
         .await?;
         Ok(Some(UpdateTicketPayload { ticket: Ticket(t) }))
-    }
-
-    /// Grants a customer organization scope (admins).
-    async fn grant_organization_scope(
-        &self,
-        ctx: &Context<'_>,
-        input: GrantOrganizationScopeInput,
-    ) -> Result<Option<GrantOrganizationScopePayload>> {
-        let app = ctx.app()?;
-        let user_id = ids::decode(Kind::User, &input.user_id)?;
-        let user =
-            scope::grant(&app.db, &app.bus, ctx.viewer()?, user_id, input.expires_at).await?;
-        Ok(Some(GrantOrganizationScopePayload { user: User(user) }))
-    }
-
-    /// Revokes a customer's organization scope (admins); effective on their next request
-    /// and on open subscriptions.
-    async fn revoke_organization_scope(
-        &self,
-        ctx: &Context<'_>,
-        input: RevokeOrganizationScopeInput,
-    ) -> Result<Option<RevokeOrganizationScopePayload>> {
-        let app = ctx.app()?;
-        let user_id = ids::decode(Kind::User, &input.user_id)?;
-        let user = scope::revoke(&app.db, &app.bus, ctx.viewer()?, user_id).await?;
-        Ok(Some(RevokeOrganizationScopePayload { user: User(user) }))
     }
 }
