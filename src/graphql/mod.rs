@@ -10,7 +10,6 @@ pub mod ids;
 pub mod loaders;
 pub mod node;
 pub mod prefetch;
-pub mod rate_limit;
 pub mod roots;
 pub mod schema;
 pub mod subscription;

@@ -3,12 +3,12 @@
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 use crate::graphql::{
-    rate_limit::RateLimitQuery,
     roots::{
         escalations::{EscalationsMutation, EscalationsQuery},
         node::NodeQuery,
         notifications::{NotificationsMutation, NotificationsQuery},
         people::{PeopleMutation, PeopleQuery},
+        rate_limit::RateLimitQuery,
         releases::{ReleasesMutation, ReleasesQuery},
         tickets::{TicketsMutation, TicketsQuery},
     },

@@ -5,5 +5,6 @@ pub mod escalations;
 pub mod node;
 pub mod notifications;
 pub mod people;
+pub mod rate_limit;
 pub mod releases;
 pub mod tickets;
