@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{MADE_UP, TestApp, bearer, code, data};
+use common::{MADE_UP, TestApp, WsEvent, bearer, code, data};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -541,4 +541,57 @@ async fn nul_characters_are_bad_input_not_internal_errors() {
         (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
         "{body}"
     );
+}
+
+/// The first error of a socket answer, whether it came as `error` or as `next` with errors
+/// (then followed by `complete`).
+async fn socket_error(ws: &mut common::Ws, id: &str) -> Value {
+    match ws.next_event().await {
+        WsEvent::Error(got, payload) if got == id => payload[0].clone(),
+        WsEvent::Next(got, payload) if got == id && !payload["errors"].is_null() => {
+            assert!(matches!(ws.next_event().await, WsEvent::Complete(c) if c == id));
+            payload["errors"][0].clone()
+        }
+        other => panic!("expected an error for {id}, got {other:?}"),
+    }
+}
+
+/// Operations sent over `/graphql/ws` pass the same admission as HTTP ones: the cost
+/// limits, the introspection switch and the caller's rate-limit budget.
+#[tokio::test]
+async fn sockets_pass_the_same_admission_as_http() {
+    let app = TestApp::spawn_with(|c| {
+        c.limits.max_depth = 5;
+        c.http.introspection = false;
+    })
+    .await;
+    let agent = app.agent().await;
+    let mut ws = app.ws(Some(&agent)).await;
+    ws.subscribe(
+        "deep",
+        "{ tickets(first: 1) { nodes { comments(first: 1) { nodes { author { name } } } } } }",
+        json!({}),
+    )
+    .await;
+    let err = socket_error(&mut ws, "deep").await;
+    assert_eq!(err["extensions"]["code"], "BAD_USER_INPUT", "{err}");
+    assert_eq!(err["extensions"]["limit"], "depth", "{err}");
+    ws.subscribe("schema", "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    let err = socket_error(&mut ws, "schema").await;
+    assert_eq!(err["extensions"]["code"], "BAD_USER_INPUT", "{err}");
+
+    let app = TestApp::spawn_with(|c| c.rate.rate_limit = 3).await;
+    // Signing up spent one point; two more operations fit, the next is refused.
+    let agent = app.agent().await;
+    let mut ws = app.ws(Some(&agent)).await;
+    for id in ["a", "b"] {
+        ws.subscribe(id, "{ __typename }", json!({})).await;
+        let (got, data) = ws.next_data().await;
+        assert_eq!((got.as_str(), &data["__typename"]), (id, &json!("Query")));
+        assert!(matches!(ws.next_event().await, WsEvent::Complete(c) if c == id));
+    }
+    ws.subscribe("c", "{ __typename }", json!({})).await;
+    let err = socket_error(&mut ws, "c").await;
+    assert_eq!(err["extensions"]["code"], "RATE_LIMITED", "{err}");
 }

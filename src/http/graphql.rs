@@ -1,4 +1,5 @@
-//! GraphQL over HTTP (the GraphQL-over-HTTP spec) and GraphiQL.
+//! GraphQL over HTTP (the GraphQL-over-HTTP spec); `GET /graphql` without a query answers
+//! with the GraphiQL page (`graphiql.rs`).
 //!
 //! `POST /graphql` takes `application/json` (a request or a batch array) or
 //! `application/graphql`; `GET /graphql?query=…` runs queries only. Responses are

@@ -174,10 +174,14 @@ impl Extension for GuardExtension {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        // A schema executed without admission (unit tests) has nothing to guard.
+        // The socket schema always runs with the edge's admission in its session data; an
+        // operation without it is refused rather than run unguarded.
         let Some(admission) = find::<Arc<Admission>>(&request.data, ctx.session_data).cloned()
         else {
-            return next.run(ctx, request).await;
+            return Err(coded(
+                "this operation cannot be admitted",
+                ErrorCode::InternalServerError,
+            ));
         };
         let viewer = find::<Viewer>(&request.data, ctx.session_data).cloned();
         let ip = find::<ClientIp>(&request.data, ctx.session_data).copied();
