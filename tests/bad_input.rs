@@ -771,3 +771,24 @@ async fn a_customer_reply_racing_a_close_is_all_or_nothing() {
         );
     }
 }
+
+/// A quarter is checked byte by byte: text that splits a multi-byte character where a
+/// string slice would is refused as bad input, and the server goes on answering.
+#[tokio::test]
+async fn a_quarter_with_multibyte_characters_is_bad_input() {
+    let app = TestApp::spawn().await;
+    let lead = app.triage_lead().await;
+    let create = "mutation($q: String) { createRelease(input: { version: \"9\", kind: QUARTERLY, quarter: $q }) { release { id } } }";
+    for quarter in ["202é-Q", "2026-Qé", "é026-Q1"] {
+        let res = app.gql(Some(&lead), create, json!({ "q": quarter })).await;
+        assert_eq!(code(&res), "BAD_USER_INPUT", "{quarter}: {res}");
+    }
+    assert_eq!(app.count_rows("release").await, 0);
+    let res = app
+        .gql(Some(&lead), create, json!({ "q": "2026-Q3" }))
+        .await;
+    assert!(
+        data(&res)["createRelease"]["release"]["id"].is_string(),
+        "{res}"
+    );
+}

@@ -95,10 +95,12 @@ pub struct NewRelease {
 /// Validates a quarter like `2026-Q3`.
 fn check_quarter(q: &str) -> AppResult<String> {
     let q = q.trim().to_ascii_uppercase();
-    let ok = q.len() == 7
-        && q[..4].chars().all(|c| c.is_ascii_digit())
-        && &q[4..6] == "-Q"
-        && matches!(&q[6..], "1" | "2" | "3" | "4");
+    // Bytes, not string slices: a multi-byte character must be refused, not split.
+    let b = q.as_bytes();
+    let ok = b.len() == 7
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && &b[4..6] == b"-Q"
+        && matches!(b[6], b'1'..=b'4');
     if ok {
         Ok(q)
     } else {
@@ -328,4 +330,26 @@ async fn notify_requesters(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_quarter;
+
+    #[test]
+    fn quarters_are_checked_without_splitting_characters() {
+        assert_eq!(check_quarter(" 2026-q3 ").unwrap(), "2026-Q3");
+        for bad in [
+            "202é-Q",
+            "2026-Qé",
+            "é026-Q1",
+            "2026-Q5",
+            "2026Q3",
+            "",
+            "2026-Q33",
+            "２０２６-Q1",
+        ] {
+            assert!(check_quarter(bad).is_err(), "{bad}");
+        }
+    }
 }
