@@ -594,3 +594,36 @@ async fn concurrent_writers_lose_no_event_and_keep_id_order() {
         last = id;
     }
 }
+
+/// A replay the server cannot read (here the event table is gone) is the server's failure:
+/// `INTERNAL_SERVER_ERROR` with the cursor to resume from, never `RATE_LIMITED`.
+#[tokio::test]
+async fn a_replay_that_cannot_read_the_log_is_an_internal_error() {
+    use sea_orm::ConnectionTrait as _;
+    let app = TestApp::spawn().await;
+    let agent = app.agent().await;
+    let alice = app.customer("acme").await;
+    app.create_ticket(&alice, "soon unreadable").await;
+    // Published, so a subscriber from the start must read it from the table.
+    assert!(common::eventually(5, || async { app.app.bus.watermark() >= 1 }).await);
+    app.app
+        .db
+        .execute_unprepared("ALTER TABLE event RENAME TO event_gone")
+        .await
+        .expect("rename");
+    let mut ws = app.ws(Some(&agent)).await;
+    ws.subscribe(
+        "u",
+        "subscription($after: String) { ticketUpdates(after: $after) { kind } }",
+        json!({ "after": common::cursor(0) }),
+    )
+    .await;
+    let err = match ws.next_event().await {
+        WsEvent::Next(_, p) if !p["errors"].is_null() => p["errors"][0].clone(),
+        WsEvent::Error(_, p) => p[0].clone(),
+        other => panic!("expected an error, got {other:?}"),
+    };
+    assert_eq!(err["extensions"]["code"], "INTERNAL_SERVER_ERROR", "{err}");
+    assert!(err["extensions"]["cursor"].is_string(), "{err}");
+    assert!(!err.to_string().contains("event_gone"), "{err}");
+}

@@ -27,6 +27,9 @@ pub enum Item {
     Event(Arc<Envelope>),
     /// The subscriber fell too far behind; it may resume after this cursor.
     FellBehind(i64),
+    /// Reading the log failed (the database, not the subscriber); it may resume after
+    /// this cursor.
+    Failed(i64),
 }
 
 struct Feed {
@@ -107,7 +110,7 @@ impl Feed {
                     Err(err) => {
                         tracing::warn!(error = %err, "subscription replay failed");
                         self.done = true;
-                        return Some(Item::FellBehind(self.last));
+                        return Some(Item::Failed(self.last));
                     }
                 }
                 continue;

@@ -8,7 +8,7 @@ use crate::{
     app::App,
     auth::Viewer,
     domain::{policy, release_notes, tickets},
-    error::AppError,
+    error::ErrorCode,
     events::{
         Envelope, EventKind,
         feed::{self, Item},
@@ -77,6 +77,7 @@ async fn ticket_events(
                 }
                 Item::Event(_) => None,
                 Item::FellBehind(cursor) => Some(Err(fell_behind(cursor))),
+                Item::Failed(cursor) => Some(Err(replay_failed(cursor))),
             }
         })
     }))
@@ -89,7 +90,21 @@ fn fell_behind(cursor: i64) -> async_graphql::Error {
         ids::cursor(cursor)
     ))
     .extend_with(|_, ext| {
-        ext.set("code", AppError::RateLimited.code());
+        ext.set("code", ErrorCode::RateLimited);
+        ext.set("cursor", ids::cursor(cursor));
+    })
+}
+
+/// The server could not read the event log: not the client's doing, so not `RATE_LIMITED`;
+/// it may resume from the cursor once the server recovers.
+fn replay_failed(cursor: i64) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions as _;
+    async_graphql::Error::new(format!(
+        "the server could not read the event log; resubscribe to ticketUpdates with after: \"{}\"",
+        ids::cursor(cursor)
+    ))
+    .extend_with(|_, ext| {
+        ext.set("code", ErrorCode::InternalServerError);
         ext.set("cursor", ids::cursor(cursor));
     })
 }
@@ -163,6 +178,7 @@ impl Subscription {
                     }
                     Item::Event(_) => None,
                     Item::FellBehind(cursor) => Some(Err(fell_behind(cursor))),
+                    Item::Failed(cursor) => Some(Err(replay_failed(cursor))),
                 }
             })
         }))
