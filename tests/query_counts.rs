@@ -23,6 +23,7 @@ const PAGE: &str = r#"query($n: Int!) {
 async fn statements_for(app: &TestApp, user: &User, n: i64) -> usize {
     // Warm up the viewer (provisioning writes on first sight only).
     data(&app.gql(Some(user), "{ viewer { id } }", json!({})).await);
+    app.quiesce().await;
     let before = app.statements.load(Ordering::SeqCst);
     app.log.lock().unwrap().clear();
     let res = app.gql(Some(user), PAGE, json!({ "n": n })).await;
@@ -147,6 +148,7 @@ async fn hot_pages_cost_a_fixed_number_of_statements_under_load() {
         let mut counts = Vec::new();
         for vars in [small, large] {
             // Sixteen at once, as in the benchmark: only the statements are counted.
+            app.quiesce().await;
             let before = app.statements.load(Ordering::SeqCst);
             let runs = (0..16).map(|_| app.gql(Some(user), query, vars.clone()));
             for res in futures_util::future::join_all(runs).await {

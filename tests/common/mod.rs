@@ -382,6 +382,31 @@ impl TestApp {
         }
     }
 
+    /// Waits (up to 5 s) until the server's own background reads are done: every committed
+    /// event published by its bus, and no statement run for 100 ms. Statement counts taken
+    /// after this are the request's alone, not the publisher catching up on the setup's
+    /// writes.
+    pub async fn quiesce(&self) {
+        let latest = self
+            .app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.app.db.get_database_backend(),
+                "SELECT COALESCE(MAX(id), 0) AS id FROM event",
+            ))
+            .await
+            .expect("latest event")
+            .and_then(|row| row.try_get::<i64>("", "id").ok())
+            .unwrap_or(0);
+        let settled = eventually(5, || async {
+            let before = self.statements.load(Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            self.app.bus.watermark() >= latest && self.statements.load(Ordering::SeqCst) == before
+        })
+        .await;
+        assert!(settled, "the server did not settle within 5 s");
+    }
+
     /// Waits (up to 5 s) until this server has at least `n` live subscription feeds, so a
     /// test's next change is sure to reach them.
     pub async fn wait_subscribers(&self, n: usize) {
