@@ -51,17 +51,14 @@ impl App {
             std::time::Duration::from_secs(config.jwt_jwks_refresh_secs),
             shutdown.clone(),
         ));
-        let bus = if db::is_postgres(&db) {
-            let bus = EventBus::via_listener();
-            tokio::spawn(crate::events::postgres::listen(
-                db.clone(),
-                bus.clone(),
-                shutdown.clone(),
-            ));
-            bus
-        } else {
-            EventBus::local()
-        };
+        let bus = EventBus::new(std::time::Duration::from_millis(
+            config.event_poll_ms.max(1),
+        ));
+        if db::is_postgres(&db) {
+            use crate::events::postgres;
+            tokio::spawn(postgres::listen(db.clone(), bus.clone(), shutdown.clone()));
+            tokio::spawn(postgres::hint(db.clone(), bus.clone(), shutdown.clone()));
+        }
         tokio::spawn(bus.clone().run_publisher(db.clone(), shutdown.clone()));
         Ok(App {
             db,

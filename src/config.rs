@@ -119,6 +119,16 @@ pub struct Config {
     #[arg(long, env = "TIER3_DB_TIMEOUT", default_value_t = 10, global = true)]
     pub db_timeout_secs: u64,
 
+    /// Milliseconds between looks at the event log when nothing announced a commit: the
+    /// most a lost wake-up (or a write from outside tier3) delays live delivery.
+    #[arg(
+        long,
+        env = "TIER3_EVENT_POLL_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub event_poll_ms: u64,
+
     /// A JWKS file (`{"keys": [...]}`) of verification keys chosen by the token's `kid`;
     /// re-read when it changes, so keys rotate without a restart.
     #[arg(long, env = "JWT_JWKS_FILE", global = true)]
@@ -300,6 +310,7 @@ impl Config {
             request_timeout_secs: 30,
             shutdown_grace_secs: 10,
             db_timeout_secs: 10,
+            event_poll_ms: 500,
             jwt_jwks_file: None,
             jwt_jwks_url: None,
             jwt_jwks_refresh_secs: 300,

@@ -1,5 +1,5 @@
 //! Append-only event log: the audit trail and the replay log of resumable subscriptions.
-//! `id` is the subscription cursor.
+//! Its order is `(tx, id)`: see the migration that added `tx`.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,11 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub data: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The writing transaction's id on PostgreSQL (0 on SQLite, and for rows written
+    /// before it was recorded); filled in by the database.
+    pub tx: i64,
+    /// The track of the event's escalation as of the event.
+    pub escalation_track: Option<crate::enums::EscalationTrack>,
     #[sea_orm(belongs_to, from = "actor_id", to = "id")]
     pub actor: BelongsTo<Option<super::app_user::Entity>>,
     #[sea_orm(belongs_to, from = "org_id", to = "id")]

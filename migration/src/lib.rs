@@ -19,6 +19,7 @@ mod m20261128_000013_create_notification;
 mod m20261128_000014_create_event;
 mod m20261128_000015_create_counter;
 mod m20261201_000016_create_ticket_tally;
+mod m20261202_000017_order_event_log;
 
 /// Runs every tier3 migration, in order (foreign keys only point at earlier tables).
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000014_create_event::Migration),
             Box::new(m20261128_000015_create_counter::Migration),
             Box::new(m20261201_000016_create_ticket_tally::Migration),
+            Box::new(m20261202_000017_order_event_log::Migration),
         ]
     }
 }

@@ -214,6 +214,15 @@ pub async fn may_receive(
     }
 }
 
+/// The rule of [`may_receive`] as a condition on event rows, for replaying many events at
+/// once: events on tickets in `ticket_scope`, public ones only for customers.
+pub async fn receivable_events(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
+    Ok(Condition::all()
+        .add(event::Column::TicketId.is_not_null())
+        .add(visible_ticket_ids(db, v, event::Column::TicketId).await?)
+        .add(event_filter(v)))
+}
+
 /// Comments of a visible ticket: customers see public ones only.
 pub fn comment_filter(v: &Viewer) -> Condition {
     public_only(v, comment::Column::Public)

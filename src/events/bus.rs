@@ -1,36 +1,38 @@
 //! Fan-out of committed events inside one process.
 //!
-//! The event table is the truth. Writers only say "something committed" (SQLite: after
-//! commit, in process; PostgreSQL: `pg_notify` inside the transaction, heard by every
-//! replica's listener). One publisher task per process then reads the new rows once, in id
-//! order, and broadcasts them to every subscriber of this process. A subscriber that falls
-//! behind the bounded channel re-reads from the table.
+//! The event log is the truth. Writers commit, then say so ([`EventBus::committed`]): that
+//! wakes this process's publisher at once and, on PostgreSQL, asks for one coalesced
+//! `NOTIFY` (sent on its own, never inside a business transaction) that wakes every other
+//! replica's. Every publisher also polls the log on a short interval, so a lost wake-up
+//! (a client gone during commit, a listener reconnecting, a write from outside tier3) costs
+//! latency, never an event.
+//!
+//! One publisher task per process reads the settled rows once, in log order
+//! ([`crate::events::log`]), envelopes them and broadcasts them to every subscriber of this
+//! process. A subscriber that falls behind the bounded channel re-reads from the log.
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc,
-        atomic::{AtomicI64, Ordering},
+        atomic::{AtomicUsize, Ordering},
     },
     time::Duration,
 };
 
-use entity::{EscalationTrack, app_user, comment, escalation, event, ticket};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
-};
-use tokio::sync::{Notify, broadcast};
+use entity::{app_user, comment, event, ticket};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::AppResult;
+use crate::{
+    error::AppResult,
+    events::{Position, log},
+};
 
 /// Capacity of the in-process channel; a receiver further behind than this is told it
-/// lagged and catches up from the table.
+/// lagged and catches up from the log.
 const CAPACITY: usize = 1024;
-/// Rows read per catch-up query.
-pub const BATCH: u64 = 500;
-/// Longest a missing id holds delivery back: past this, a transaction that took an event
-/// id is taken as stuck (our transactions end well within the request timeout).
-const GAP_PATIENCE: Duration = Duration::from_secs(30);
 
 /// A committed event with what delivery needs, read once per process for all subscribers:
 /// the rows it names (as they are when it is read), so that thousands of subscribers
@@ -44,8 +46,6 @@ pub struct Envelope {
     pub comment: Option<comment::Model>,
     /// Who caused it.
     pub actor: Option<app_user::Model>,
-    /// The track of the event's escalation, if it concerns one.
-    pub track: Option<EscalationTrack>,
 }
 
 impl Envelope {
@@ -53,49 +53,50 @@ impl Envelope {
     pub fn requester_id(&self) -> Option<i64> {
         self.ticket.as_ref().map(|t| t.requester_id)
     }
+
+    /// Where the event is in the log.
+    pub fn position(&self) -> Position {
+        Position::of(&self.event)
+    }
 }
 
 /// Announces committed events to this process's subscribers.
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Arc<Envelope>>,
+    /// Wakes this process's publisher.
     wake: Arc<Notify>,
-    /// Every event id up to this one is settled (published, or known never to commit), and
-    /// everything up to it has been broadcast. Stored before the broadcast, so a subscriber
-    /// that subscribes and then reads it misses nothing.
-    watermark: Arc<AtomicI64>,
+    /// Asks for a cross-replica hint (PostgreSQL; see [`crate::events::postgres::hint`]).
+    hint: Arc<Notify>,
+    /// Everything up to this position has been broadcast; `None` until the publisher has
+    /// read where the log stands. Stored before each broadcast, so a subscriber that
+    /// subscribes and then reads it misses nothing.
+    watermark: watch::Sender<Option<Position>>,
     /// Subscription feeds established on this process (see [`FeedGuard`]).
-    feeds: Arc<std::sync::atomic::AtomicUsize>,
-    /// On PostgreSQL the listener is the only local path (it hears our own NOTIFYs too).
-    via_listener: bool,
+    feeds: Arc<AtomicUsize>,
+    /// How often the publisher looks at the log without being woken.
+    poll: Duration,
 }
 
 impl EventBus {
-    /// A bus for in-process fan-out (SQLite).
-    pub fn local() -> Self {
-        Self::new(false)
-    }
-
-    /// A bus fed by the PostgreSQL listener.
-    pub fn via_listener() -> Self {
-        Self::new(true)
-    }
-
-    fn new(via_listener: bool) -> Self {
+    /// A bus whose publisher also polls the log every `poll`.
+    pub fn new(poll: Duration) -> Self {
         let (tx, _) = broadcast::channel(CAPACITY);
         EventBus {
             tx,
             wake: Arc::new(Notify::new()),
-            watermark: Arc::default(),
+            hint: Arc::new(Notify::new()),
+            watermark: watch::Sender::new(None),
             feeds: Arc::default(),
-            via_listener,
+            poll,
         }
     }
 
     /// Called after a transaction that wrote events has committed.
     pub fn committed(&self, event_ids: &[i64]) {
-        if !event_ids.is_empty() && !self.via_listener {
+        if !event_ids.is_empty() {
             self.wake.notify_one();
+            self.hint.notify_one();
         }
     }
 
@@ -104,14 +105,31 @@ impl EventBus {
         self.wake.notify_one();
     }
 
+    /// Waits until a commit asks for a cross-replica hint; several commits meanwhile are
+    /// one hint.
+    pub async fn hint_requested(&self) {
+        self.hint.notified().await
+    }
+
     /// A new receiver of events published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
         self.tx.subscribe()
     }
 
-    /// The id up to which every event is settled and broadcast (see the field).
-    pub fn watermark(&self) -> i64 {
-        self.watermark.load(Ordering::SeqCst)
+    /// The position up to which every event has been broadcast (see the field), or `None`
+    /// before the publisher has started.
+    pub fn watermark(&self) -> Option<Position> {
+        *self.watermark.borrow()
+    }
+
+    /// Like [`EventBus::watermark`], waiting for the publisher to have started.
+    pub async fn started_watermark(&self) -> Position {
+        let mut rx = self.watermark.subscribe();
+        match rx.wait_for(Option::is_some).await {
+            Ok(w) => w.unwrap_or_default(),
+            // The sender lives in `self`: it cannot be gone.
+            Err(_) => Position::START,
+        }
     }
 
     /// How many subscription feeds are established (the `active subscriptions` figure).
@@ -125,17 +143,14 @@ impl EventBus {
         FeedGuard(self.feeds.clone())
     }
 
-    /// Runs the publisher until `shutdown`: after each wake-up, reads the new rows and
-    /// broadcasts them strictly in id order. An id that is missing below a visible one may
-    /// belong to a transaction that has not committed yet (PostgreSQL takes ids before
-    /// commit): delivery holds there until that is settled, so a subscriber's cursor never
-    /// passes an event it has not had, and resuming from it loses nothing.
+    /// Runs the publisher until `shutdown`: on every wake-up and every poll interval, reads
+    /// the settled rows past what it has published and broadcasts them in log order.
     pub async fn run_publisher(self, db: DatabaseConnection, shutdown: CancellationToken) {
-        let start = loop {
-            match latest_id(&db).await {
+        let mut horizon = loop {
+            match log::last_settled(&db).await {
                 Ok(last) => break last,
                 Err(err) => {
-                    tracing::warn!(error = %err, "event publisher cannot read the event table yet");
+                    tracing::warn!(error = %err, "event publisher cannot read the event log yet");
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -143,53 +158,48 @@ impl EventBus {
                 }
             }
         };
-        self.watermark.store(start, Ordering::SeqCst);
-        let mut publisher = Publisher {
-            horizon: start,
-            gap: None,
-        };
+        self.watermark.send_replace(Some(horizon));
         loop {
-            let waiting = publisher.gap.is_some();
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = self.wake.notified() => {}
-                // A held gap is settled within milliseconds; look again soon.
-                _ = tokio::time::sleep(GAP_POLL), if waiting => {}
-            }
             loop {
-                match publisher.advance(&db).await {
-                    Ok((batch, more)) => {
+                match publish_batch(&db, horizon).await {
+                    Ok(batch) => {
+                        let full = batch.len() as u64 >= log::BATCH;
                         if let Some(last) = batch.last() {
-                            self.watermark.store(last.event.id, Ordering::SeqCst);
+                            horizon = last.position();
+                            self.watermark.send_replace(Some(horizon));
                         }
                         for env in batch {
                             let _ = self.tx.send(Arc::new(env));
                         }
-                        if !more {
+                        if !full {
                             break;
                         }
                     }
+                    // Nothing moved: the same rows are read again on the next wake-up or poll.
                     Err(err) => {
                         tracing::warn!(error = %err, "event publisher read failed; retrying");
-                        tokio::select! {
-                            _ = shutdown.cancelled() => return,
-                            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                        }
-                        self.wake.notify_one();
                         break;
                     }
                 }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(self.poll) => {}
             }
         }
     }
 }
 
-/// How often a held gap is looked at again.
-const GAP_POLL: Duration = Duration::from_millis(10);
+/// The next settled rows past `horizon`, enveloped.
+async fn publish_batch(db: &DatabaseConnection, horizon: Position) -> AppResult<Vec<Envelope>> {
+    let rows = log::settled_after(db, horizon).await?;
+    envelop(db, rows).await
+}
 
 /// Keeps a feed counted in [`EventBus::active_feeds`] while it lives.
 #[derive(Debug)]
-pub struct FeedGuard(Arc<std::sync::atomic::AtomicUsize>);
+pub struct FeedGuard(Arc<AtomicUsize>);
 
 impl Drop for FeedGuard {
     fn drop(&mut self) {
@@ -197,232 +207,9 @@ impl Drop for FeedGuard {
     }
 }
 
-/// The largest event id so far (0 when none).
-pub async fn latest_id(db: &DatabaseConnection) -> AppResult<i64> {
-    let max: Option<Option<i64>> = event::Entity::find()
-        .select_only()
-        .column_as(event::Column::Id.max(), "max")
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(max.flatten().unwrap_or(0))
-}
-
-/// Committed rows with ids in `(after, upto]`, enveloped, in id order (a feed's replay).
-/// Everything up to the watermark is settled, so these are all there will ever be.
-pub async fn settled_rows(
-    db: &DatabaseConnection,
-    after: i64,
-    upto: i64,
-) -> AppResult<Vec<Envelope>> {
-    let rows = event::Entity::find()
-        .filter(event::Column::Id.gt(after))
-        .filter(event::Column::Id.lte(upto))
-        .order_by(event::Column::Id, Order::Asc)
-        .limit(BATCH)
-        .all(db)
-        .await?;
-    envelop(db, rows).await
-}
-
-/// The publisher's position: everything up to `horizon` is settled and published.
-struct Publisher {
-    horizon: i64,
-    /// Missing ids just above the horizon, below a visible row, waiting to settle.
-    gap: Option<Gap>,
-}
-
-/// Ids `(horizon, before)` were missing when `before` was read. They are settled once
-/// every transaction that could hold one of them has ended: a row among them is visible by
-/// then, or never will be. Those are the transactions that had an xid when the gap was seen
-/// (our writers assign theirs before they take an event id) and that had not completed.
-struct Gap {
-    before: i64,
-    in_progress: Vec<u64>,
-    since: tokio::time::Instant,
-}
-
-/// A PostgreSQL snapshot: xids below `xmax` not in `xip` have completed; those at or above
-/// `xmax` may still be running (`xmax` is one past the latest *completed* xid).
-struct Snapshot {
-    xmax: u64,
-    xip: Vec<u64>,
-}
-
-impl Snapshot {
-    fn parse(text: &str) -> Option<Snapshot> {
-        let mut parts = text.splitn(3, ':');
-        let _xmin: u64 = parts.next()?.trim().parse().ok()?;
-        let xmax = parts.next()?.trim().parse().ok()?;
-        let xip = parts
-            .next()
-            .unwrap_or("")
-            .split(',')
-            .filter_map(|x| x.trim().parse().ok())
-            .collect();
-        Some(Snapshot { xmax, xip })
-    }
-
-    fn running(&self, xid: u64) -> bool {
-        xid >= self.xmax || self.xip.contains(&xid)
-    }
-}
-
-/// Most xids between a snapshot's `xmax` and a fresh xid that are tracked one by one.
-const MAX_TRACKED: u64 = 10_000;
-
-impl Gap {
-    async fn open(db: &DatabaseConnection, before: i64) -> AppResult<Gap> {
-        // SQLite has one connection: no transaction is in flight while we read.
-        let in_progress = if crate::db::is_postgres(db) {
-            // A fresh xid, later than every xid assigned before the gap was seen, and a
-            // snapshot: the candidates are its running xids and every xid between its
-            // `xmax` and the fresh one.
-            let row = query_text(
-                db,
-                "SELECT pg_current_snapshot()::text AS s, pg_current_xact_id()::text AS x",
-                &["s", "x"],
-            )
-            .await?;
-            let (Some(snap), Some(fresh)) =
-                (Snapshot::parse(&row[0]), row[1].trim().parse::<u64>().ok())
-            else {
-                return Err(crate::error::AppError::internal(anyhow::anyhow!(
-                    "unreadable snapshot {row:?}"
-                )));
-            };
-            let mut candidates = snap.xip;
-            let upto = fresh.min(snap.xmax + MAX_TRACKED);
-            candidates.extend(snap.xmax..upto);
-            candidates
-        } else {
-            Vec::new()
-        };
-        Ok(Gap {
-            before,
-            in_progress,
-            since: tokio::time::Instant::now(),
-        })
-    }
-
-    async fn settled(&self, db: &DatabaseConnection) -> AppResult<bool> {
-        if self.in_progress.is_empty() {
-            return Ok(true);
-        }
-        if self.since.elapsed() >= GAP_PATIENCE {
-            tracing::warn!(
-                before = self.before,
-                "a writing transaction stayed open for {GAP_PATIENCE:?}; moving past its event ids"
-            );
-            return Ok(true);
-        }
-        let row = query_text(db, "SELECT pg_current_snapshot()::text AS s", &["s"]).await?;
-        let Some(now) = Snapshot::parse(&row[0]) else {
-            return Ok(false);
-        };
-        Ok(!self.in_progress.iter().any(|x| now.running(*x)))
-    }
-}
-
-/// One row of text columns from a raw query.
-async fn query_text(
-    db: &DatabaseConnection,
-    sql: &str,
-    columns: &[&str],
-) -> AppResult<Vec<String>> {
-    use sea_orm::{ConnectionTrait, Statement};
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-        .ok_or_else(|| crate::error::AppError::internal(anyhow::anyhow!("no row from {sql}")))?;
-    columns
-        .iter()
-        .map(|c| row.try_get::<String>("", c).map_err(Into::into))
-        .collect()
-}
-
-impl Publisher {
-    /// Reads past the horizon and returns the rows that may be published now, in order,
-    /// and whether to read again at once. The horizon moves only once they are enveloped.
-    async fn advance(&mut self, db: &DatabaseConnection) -> AppResult<(Vec<Envelope>, bool)> {
-        // Settle first, then read: a row committed before the settling check is in the read.
-        let settled_below = match &self.gap {
-            Some(gap) if gap.settled(db).await? => gap.before,
-            _ => self.horizon,
-        };
-        let rows = event::Entity::find()
-            .filter(event::Column::Id.gt(self.horizon))
-            .order_by(event::Column::Id, Order::Asc)
-            .limit(BATCH)
-            .all(db)
-            .await?;
-        let full = rows.len() as u64 >= BATCH;
-        let mut expected = self.horizon + 1;
-        let mut take = 0;
-        let mut held_at = None;
-        for row in &rows {
-            if row.id != expected {
-                if row.id > settled_below {
-                    held_at = Some(row.id);
-                    break;
-                }
-                tracing::debug!(
-                    from = expected,
-                    to = row.id - 1,
-                    "event ids settled without a row (rolled back)"
-                );
-            }
-            expected = row.id + 1;
-            take += 1;
-        }
-        // Everything that can fail happens before the horizon moves, so a failed read is
-        // simply read again: no row is skipped.
-        let again = match held_at {
-            None => full,
-            Some(before) => {
-                let same = self
-                    .gap
-                    .as_ref()
-                    .is_some_and(|g| g.before == before && expected <= g.before);
-                let gap = if same {
-                    None
-                } else {
-                    let gap = Gap::open(db, before).await?;
-                    tracing::debug!(
-                        missing_from = expected,
-                        before,
-                        in_progress = ?gap.in_progress,
-                        "holding delivery at a missing event id"
-                    );
-                    Some(gap)
-                };
-                // Nothing in progress: the gap is settled already; read again now.
-                let settled = gap
-                    .as_ref()
-                    .or(self.gap.as_ref())
-                    .is_some_and(|g| g.in_progress.is_empty());
-                if let Some(gap) = gap {
-                    self.gap = Some(gap);
-                }
-                settled
-            }
-        };
-        let mut rows = rows;
-        rows.truncate(take);
-        let batch = envelop(db, rows).await?;
-        if let Some(last) = batch.last() {
-            self.horizon = last.event.id;
-        }
-        if held_at.is_none() {
-            self.gap = None;
-        }
-        Ok((batch, again))
-    }
-}
-
-/// Reads the rows a batch of events names (four queries a batch, whatever its size).
+/// Reads the rows a batch of events names (at most three queries a batch, whatever its
+/// size).
 pub async fn envelop(db: &DatabaseConnection, rows: Vec<event::Model>) -> AppResult<Vec<Envelope>> {
-    use std::collections::HashMap;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -432,67 +219,51 @@ pub async fn envelop(db: &DatabaseConnection, rows: Vec<event::Model>) -> AppRes
         v.dedup();
         v
     }
-    let ticket_ids = ids(&rows, |e| e.ticket_id);
-    let comment_ids = ids(&rows, |e| e.comment_id);
-    let actor_ids = ids(&rows, |e| e.actor_id);
-    let escalation_ids = ids(&rows, |e| e.escalation_id);
-    let tickets: HashMap<i64, ticket::Model> = if ticket_ids.is_empty() {
-        HashMap::new()
-    } else {
-        ticket::Entity::find()
-            .filter(ticket::Column::Id.is_in(ticket_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect()
-    };
-    let comments: HashMap<i64, comment::Model> = if comment_ids.is_empty() {
-        HashMap::new()
-    } else {
-        comment::Entity::find()
-            .filter(comment::Column::Id.is_in(comment_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect()
-    };
-    let actors: HashMap<i64, app_user::Model> = if actor_ids.is_empty() {
-        HashMap::new()
-    } else {
-        app_user::Entity::find()
-            .filter(app_user::Column::Id.is_in(actor_ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect()
-    };
-    let tracks: HashMap<i64, Option<EscalationTrack>> = if escalation_ids.is_empty() {
-        HashMap::new()
-    } else {
-        escalation::Entity::find()
-            .select_only()
-            .column(escalation::Column::Id)
-            .column(escalation::Column::Track)
-            .filter(escalation::Column::Id.is_in(escalation_ids))
-            .into_tuple::<(i64, Option<EscalationTrack>)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let tickets: HashMap<i64, ticket::Model> =
+        by_id::<ticket::Entity, _>(db, ids(&rows, |e| e.ticket_id), ticket::Column::Id, |t| {
+            t.id
+        })
+        .await?;
+    let comments: HashMap<i64, comment::Model> =
+        by_id::<comment::Entity, _>(db, ids(&rows, |e| e.comment_id), comment::Column::Id, |c| {
+            c.id
+        })
+        .await?;
+    let actors: HashMap<i64, app_user::Model> =
+        by_id::<app_user::Entity, _>(db, ids(&rows, |e| e.actor_id), app_user::Column::Id, |u| {
+            u.id
+        })
+        .await?;
     Ok(rows
         .into_iter()
         .map(|event| Envelope {
             ticket: event.ticket_id.and_then(|t| tickets.get(&t).cloned()),
             comment: event.comment_id.and_then(|c| comments.get(&c).cloned()),
             actor: event.actor_id.and_then(|a| actors.get(&a).cloned()),
-            track: event
-                .escalation_id
-                .and_then(|e| tracks.get(&e).copied().flatten()),
             event,
         })
+        .collect())
+}
+
+/// The rows of `E` with these ids, by id (no statement when there are none).
+async fn by_id<E, C>(
+    db: &DatabaseConnection,
+    ids: Vec<i64>,
+    column: C,
+    key: impl Fn(&E::Model) -> i64,
+) -> AppResult<HashMap<i64, E::Model>>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(E::find()
+        .filter(column.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (key(&m), m))
         .collect())
 }

@@ -1,9 +1,10 @@
 //! The event table: audit trail, history shown on tickets, and replay log for subscriptions.
-//! Every state change writes its event in the same transaction as the change.
+//! Every state change writes its event in the same transaction as the change; the log's
+//! order and how it is read safely are in [`crate::events::log`].
 
 use chrono::Utc;
-use entity::event;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use entity::{escalation, event};
+use sea_orm::{ColumnTrait, ConnectionTrait};
 
 use crate::error::AppResult;
 
@@ -110,28 +111,71 @@ impl NewEvent {
     }
 }
 
-/// Appends an event; returns its id (the subscription cursor).
+/// Appends an event in the caller's transaction; returns its id. Nobody is told here:
+/// the caller announces the commit ([`crate::events::EventBus::committed`]) once it is
+/// durable, so no notification is ever part of a business transaction.
+///
+/// The database fills in `tx` (PostgreSQL: this transaction's id) and the escalation's track
+/// as it stands in this transaction, so "a hotfix-track event" means the track as of the
+/// event, whatever happens to the escalation later.
 pub async fn record(db: &impl ConnectionTrait, e: NewEvent) -> AppResult<i64> {
+    use sea_orm::sea_query::{Expr, Query};
     debug_assert_ne!(e.kind, EventKind::Unknown, "`Unknown` is only ever read");
-    let row = event::ActiveModel {
-        kind: Set(e.kind),
-        public: Set(e.public),
-        actor_id: Set(e.actor_id),
-        org_id: Set(e.org_id),
-        ticket_id: Set(e.ticket_id),
-        escalation_id: Set(e.escalation_id),
-        release_id: Set(e.release_id),
-        release_note_id: Set(e.release_note_id),
-        comment_id: Set(e.comment_id),
-        escalation_update_id: Set(e.escalation_update_id),
-        from_status: Set(e.from_status),
-        to_status: Set(e.to_status),
-        data: Set(e.data.map(|d| d.to_string())),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    crate::events::postgres::notify(db, row.id).await?;
-    Ok(row.id)
+    let track = match e.escalation_id {
+        Some(id) => Expr::SubQuery(
+            None,
+            Box::new(
+                Query::select()
+                    .column(escalation::Column::Track)
+                    .from(escalation::Entity)
+                    .and_where(escalation::Column::Id.eq(id))
+                    .to_owned()
+                    .into(),
+            ),
+        ),
+        None => Expr::val(Option::<String>::None),
+    };
+    let insert = Query::insert()
+        .into_table(event::Entity)
+        .columns([
+            event::Column::Kind,
+            event::Column::Public,
+            event::Column::ActorId,
+            event::Column::OrgId,
+            event::Column::TicketId,
+            event::Column::EscalationId,
+            event::Column::ReleaseId,
+            event::Column::ReleaseNoteId,
+            event::Column::CommentId,
+            event::Column::EscalationUpdateId,
+            event::Column::FromStatus,
+            event::Column::ToStatus,
+            event::Column::Data,
+            event::Column::CreatedAt,
+            event::Column::EscalationTrack,
+        ])
+        .values_panic([
+            e.kind.as_str().into(),
+            e.public.into(),
+            e.actor_id.into(),
+            e.org_id.into(),
+            e.ticket_id.into(),
+            e.escalation_id.into(),
+            e.release_id.into(),
+            e.release_note_id.into(),
+            e.comment_id.into(),
+            e.escalation_update_id.into(),
+            e.from_status.into(),
+            e.to_status.into(),
+            e.data.map(|d| d.to_string()).into(),
+            Utc::now().into(),
+            track,
+        ])
+        .returning_col(event::Column::Id)
+        .to_owned();
+    let row = db
+        .query_one_raw(db.get_database_backend().build(&insert))
+        .await?
+        .ok_or_else(|| crate::error::AppError::internal(anyhow::anyhow!("no id from an insert")))?;
+    Ok(row.try_get::<i64>("", "id")?)
 }

@@ -1,28 +1,35 @@
-//! PostgreSQL fan-out between replicas: writers `pg_notify` inside their transaction (it
-//! fires at commit); every replica LISTENs and wakes its publisher, which re-reads the table,
-//! so a notification missed while reconnecting loses nothing.
+//! PostgreSQL fan-out between replicas: after commits, each replica sends a coalesced
+//! `NOTIFY` of its own; every replica LISTENs and wakes its publisher, which re-reads the
+//! log, so a notification missed while reconnecting loses nothing (and the publisher polls
+//! besides).
 
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio_util::sync::CancellationToken;
 
-use crate::{error::AppResult, events::EventBus};
+use crate::events::EventBus;
 
 /// The channel tier3 notifies on.
 pub const CHANNEL: &str = "tier3_events";
 
-/// Announces an event id to every replica, at commit of the surrounding transaction.
-pub async fn notify(db: &impl ConnectionTrait, event_id: i64) -> AppResult<()> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [CHANNEL.into(), event_id.to_string().into()],
-        ))
-        .await?;
+/// Sends one `NOTIFY` each time commits ask for it (several commits while one is being
+/// sent make one more), until `shutdown`. Outside any business transaction on purpose: a
+/// transaction that notifies takes one cluster-wide lock at commit to keep the queue in
+/// commit order, which would serialize every writing request behind it. The payload is
+/// empty: listeners only re-read the log, which says what is new.
+pub async fn hint(db: DatabaseConnection, bus: EventBus, shutdown: CancellationToken) {
+    let notify = Statement::from_string(DbBackend::Postgres, format!("NOTIFY {CHANNEL}"));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = bus.hint_requested() => {}
+        }
+        // A lost hint costs the other replicas one poll interval, never an event.
+        if let Err(err) = db.execute_raw(notify.clone()).await {
+            tracing::warn!(error = %err, "could not notify the other replicas");
+        }
     }
-    Ok(())
 }
 
 /// Listens until `shutdown`, reconnecting with backoff; wakes the publisher on every

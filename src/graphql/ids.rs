@@ -4,7 +4,11 @@
 use async_graphql::ID;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    domain::delivery::Resume,
+    error::{AppError, AppResult},
+    events::Position,
+};
 
 /// The node types that have global ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +106,39 @@ pub fn decode_cursor(after: Option<&str>) -> AppResult<Option<i64>> {
         .ok_or_else(|| AppError::bad_input("`after` is not a valid cursor"))
 }
 
+/// Encodes a position in the event log (`TicketEvent.cursor`, resumable with
+/// `ticketUpdates(after:)`).
+pub fn event_cursor(p: Position) -> String {
+    STANDARD.encode(format!("event:{}:{}", p.tx, p.id))
+}
+
+/// Decodes an event-log cursor: a position, or the plain id cursor issued before the log
+/// recorded transactions (still accepted; the caller looks its position up). Malformed is
+/// `BAD_USER_INPUT`.
+pub fn decode_event_cursor(after: Option<&str>) -> AppResult<Option<Resume>> {
+    let Some(after) = after else { return Ok(None) };
+    let text = STANDARD
+        .decode(after.trim())
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok());
+    let parsed = text.as_deref().and_then(|s| {
+        if let Some(rest) = s.strip_prefix("event:") {
+            let (tx, id) = rest.split_once(':')?;
+            let p = Position {
+                tx: tx.parse().ok()?,
+                id: id.parse().ok()?,
+            };
+            (p.tx >= 0 && p.id >= 0).then_some(Resume::At(p))
+        } else {
+            let id = s.strip_prefix("cursor:")?.parse::<i64>().ok()?;
+            (id >= 0).then_some(Resume::AfterId(id))
+        }
+    });
+    parsed
+        .map(Some)
+        .ok_or_else(|| AppError::bad_input("`after` is not a valid cursor"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +152,31 @@ mod tests {
             assert_eq!(
                 decode(Kind::Ticket, &ID(bad.into())).unwrap_err().code(),
                 "NOT_FOUND",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn event_cursors_round_trip_and_old_ones_still_parse() {
+        let p = Position { tx: 812, id: 9 };
+        assert_eq!(
+            decode_event_cursor(Some(&event_cursor(p))).unwrap(),
+            Some(Resume::At(p))
+        );
+        assert_eq!(
+            decode_event_cursor(Some(&cursor(9))).unwrap(),
+            Some(Resume::AfterId(9))
+        );
+        for bad in [
+            "garbage",
+            "ZXZlbnQ6MQ==",
+            "ZXZlbnQ6LTE6Mg==",
+            "ZXZlbnQ6eDp5",
+        ] {
+            assert_eq!(
+                decode_event_cursor(Some(bad)).unwrap_err().code(),
+                "BAD_USER_INPUT",
                 "{bad}"
             );
         }

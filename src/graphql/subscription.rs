@@ -1,5 +1,8 @@
-//! Subscription root. Every event is authorized for the viewer at the moment it is
-//! delivered, through `policy::may_receive` (the ticket scope, applied to one event).
+//! Subscription root. Every event is authorized for the viewer through `domain::delivery`:
+//! a live one at the moment it is delivered (`policy::may_receive`), a replayed one by the
+//! same rule applied in SQL to the batch it is read in (`policy::receivable_events`).
+
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Result, Subscription};
 use futures_util::{Stream, StreamExt};
@@ -7,10 +10,13 @@ use futures_util::{Stream, StreamExt};
 use crate::{
     app::App,
     auth::Viewer,
-    domain::{policy, release_notes, tickets},
+    domain::{
+        delivery::{self, Interest},
+        release_notes, tickets,
+    },
     error::ErrorCode,
     events::{
-        Envelope, EventKind,
+        Envelope, Position,
         feed::{self, Item},
     },
     graphql::{
@@ -24,36 +30,13 @@ use crate::{
 #[derive(Default)]
 pub struct Subscription;
 
-/// Which events a subscription wants, before authorization.
-#[derive(Clone, Copy)]
-enum Want {
-    StatusChanges(Option<i64>),
-    Everything,
-    Hotfix,
-}
-
-impl Want {
-    fn matches(self, env: &Envelope) -> bool {
-        let e = &env.event;
-        match self {
-            Want::StatusChanges(only) => {
-                e.kind == EventKind::StatusChanged && only.is_none_or(|t| e.ticket_id == Some(t))
-            }
-            Want::Everything => true,
-            Want::Hotfix => {
-                e.escalation_id.is_some() && env.track == Some(entity::EscalationTrack::Hotfix)
-            }
-        }
-    }
-}
-
-/// The viewer's authorized ticket events, from `after` (replayed) or from now.
-async fn ticket_events(
+/// The viewer's authorized events of `interest`, after `after` (replayed) or from now.
+async fn events_for(
     app: &App,
     viewer: &Viewer,
-    after: Option<i64>,
-    want: Want,
-) -> Result<impl Stream<Item = Result<TicketEvent>> + use<>> {
+    after: Option<Position>,
+    interest: Interest,
+) -> Result<impl Stream<Item = Result<Arc<Envelope>>> + use<>> {
     // Futures holding database queries are boxed: a subscription lives long and idle, and
     // its stream would otherwise keep their (large) state inline for its whole life.
     let events = Box::pin(feed::feed(
@@ -61,51 +44,65 @@ async fn ticket_events(
         app.bus.clone(),
         app.shutdown.clone(),
         after,
+        delivery::replay_scope(&app.db, viewer, interest),
     ))
     .await?;
-    let (app, viewer) = (app.clone(), viewer.clone());
+    let (db, viewer) = (app.db.clone(), viewer.clone());
     Ok(events.filter_map(move |item| {
-        let (app, viewer) = (app.clone(), viewer.clone());
+        let (db, viewer) = (db.clone(), viewer.clone());
         Box::pin(async move {
             match item {
-                Item::Event(env) if want.matches(&env) => {
-                    match policy::may_receive(&app.db, &viewer, &env).await {
-                        Ok(true) => Some(Ok(TicketEvent::live(env))),
+                // Read through the replay scope: asked for and allowed already.
+                Item::Replayed(env) => Some(Ok(env)),
+                Item::Live(env) => {
+                    match delivery::admits_live(&db, &viewer, interest, &env).await {
+                        Ok(true) => Some(Ok(env)),
                         Ok(false) => None,
                         Err(err) => Some(Err(err.into())),
                     }
                 }
-                Item::Event(_) => None,
-                Item::FellBehind(cursor) => Some(Err(fell_behind(cursor))),
-                Item::Failed(cursor) => Some(Err(replay_failed(cursor))),
+                Item::FellBehind(at) => Some(Err(fell_behind(at))),
+                Item::Failed(at) => Some(Err(replay_failed(at))),
             }
         })
     }))
 }
 
-fn fell_behind(cursor: i64) -> async_graphql::Error {
+/// Ticket events of `interest` for the viewer, as `TicketEvent`s.
+async fn ticket_events(
+    app: &App,
+    viewer: &Viewer,
+    after: Option<Position>,
+    interest: Interest,
+) -> Result<impl Stream<Item = Result<TicketEvent>> + use<>> {
+    Ok(events_for(app, viewer, after, interest)
+        .await?
+        .map(|r| r.map(TicketEvent::live)))
+}
+
+fn fell_behind(cursor: Position) -> async_graphql::Error {
     use async_graphql::ErrorExtensions as _;
     async_graphql::Error::new(format!(
         "this subscription fell too far behind; resubscribe to ticketUpdates with after: \"{}\"",
-        ids::cursor(cursor)
+        ids::event_cursor(cursor)
     ))
     .extend_with(|_, ext| {
         ext.set("code", ErrorCode::RateLimited);
-        ext.set("cursor", ids::cursor(cursor));
+        ext.set("cursor", ids::event_cursor(cursor));
     })
 }
 
 /// The server could not read the event log: not the client's doing, so not `RATE_LIMITED`;
 /// it may resume from the cursor once the server recovers.
-fn replay_failed(cursor: i64) -> async_graphql::Error {
+fn replay_failed(cursor: Position) -> async_graphql::Error {
     use async_graphql::ErrorExtensions as _;
     async_graphql::Error::new(format!(
         "the server could not read the event log; resubscribe to ticketUpdates with after: \"{}\"",
-        ids::cursor(cursor)
+        ids::event_cursor(cursor)
     ))
     .extend_with(|_, ext| {
         ext.set("code", ErrorCode::InternalServerError);
-        ext.set("cursor", ids::cursor(cursor));
+        ext.set("cursor", ids::event_cursor(cursor));
     })
 }
 
@@ -126,7 +123,7 @@ impl Subscription {
             }
             None => None,
         };
-        ticket_events(app, viewer, None, Want::StatusChanges(only)).await
+        ticket_events(app, viewer, None, Interest::StatusChanges(only)).await
     }
 
     /// Every event on tickets you may see (status changes, public comments, escalation
@@ -137,8 +134,12 @@ impl Subscription {
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
-        let after = ids::decode_cursor(after.as_deref())?;
-        ticket_events(ctx.app()?, ctx.viewer()?, after, Want::Everything).await
+        let (app, viewer) = (ctx.app()?, ctx.viewer()?);
+        let after = match ids::decode_event_cursor(after.as_deref())? {
+            Some(resume) => Some(delivery::resume_position(&app.db, resume).await?),
+            None => None,
+        };
+        ticket_events(app, viewer, after, Interest::TicketEvents).await
     }
 
     /// Hotfix-track escalation events on tickets you may see: triage, public updates,
@@ -147,7 +148,7 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
-        ticket_events(ctx.app()?, ctx.viewer()?, None, Want::Hotfix).await
+        ticket_events(ctx.app()?, ctx.viewer()?, None, Interest::Hotfix).await
     }
 
     /// Release notes as they are published (anyone may subscribe).
@@ -156,30 +157,21 @@ impl Subscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<ReleaseNote>>> {
         let app = ctx.app()?.clone();
-        let events = Box::pin(feed::feed(
-            app.db.clone(),
-            app.bus.clone(),
-            app.shutdown.clone(),
-            None,
-        ))
-        .await?;
-        Ok(events.filter_map(move |item| {
+        let events = events_for(&app, &Viewer::Anonymous, None, Interest::PublishedNotes).await?;
+        Ok(events.filter_map(move |env| {
             let app = app.clone();
             Box::pin(async move {
-                match item {
-                    Item::Event(env) if env.event.kind == EventKind::ReleaseNotePublished => {
-                        let id = env.event.release_note_id?;
-                        Some(
-                            release_notes::load(&app.db, id)
-                                .await
-                                .map(ReleaseNote)
-                                .map_err(Into::into),
-                        )
-                    }
-                    Item::Event(_) => None,
-                    Item::FellBehind(cursor) => Some(Err(fell_behind(cursor))),
-                    Item::Failed(cursor) => Some(Err(replay_failed(cursor))),
-                }
+                let env = match env {
+                    Ok(env) => env,
+                    Err(err) => return Some(Err(err)),
+                };
+                let id = env.event.release_note_id?;
+                Some(
+                    release_notes::load(&app.db, id)
+                        .await
+                        .map(ReleaseNote)
+                        .map_err(Into::into),
+                )
             })
         }))
     }

@@ -40,6 +40,15 @@ pub fn cursor_row(cursor: &str) -> i64 {
         .unwrap_or_else(|| panic!("not a cursor: {raw}"))
 }
 
+/// The (transaction, row) position a `TicketEvent.cursor` names; panics on anything else.
+pub fn event_position(cursor: &str) -> (i64, i64) {
+    let raw = String::from_utf8(STANDARD.decode(cursor).expect("base64 cursor")).expect("utf-8");
+    raw.strip_prefix("event:")
+        .and_then(|rest| rest.split_once(':'))
+        .and_then(|(tx, id)| Some((tx.parse().ok()?, id.parse().ok()?)))
+        .unwrap_or_else(|| panic!("not an event cursor: {raw}"))
+}
+
 /// Base64 of arbitrary text, for ids that are well-formed base64 but not well-formed ids.
 pub fn b64(text: &str) -> String {
     STANDARD.encode(text)

@@ -122,6 +122,21 @@ where
     false
 }
 
+/// The (tx, id) positions of every event after `after`, in log order.
+pub async fn log_after(db: &DatabaseConnection, after: (i64, i64)) -> Vec<(i64, i64)> {
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT tx, id FROM event WHERE (tx, id) > ($1, $2) ORDER BY tx, id",
+            [after.0.into(), after.1.into()],
+        ))
+        .await
+        .expect("read the log");
+    rows.iter()
+        .map(|r| (r.try_get("", "tx").unwrap(), r.try_get("", "id").unwrap()))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------
 // A database per test.
 
@@ -210,11 +225,15 @@ fn replace_db(url: &str, name: &str) -> String {
 }
 
 /// The test configuration for a database: the test secret, and rate limits out of the way
-/// (suites send far more than a person would; rate limits get their own tests).
+/// (suites send far more than a person would; rate limits get their own tests), and the
+/// event poll slowed to a minute: statement counts then see only the request's own, and a
+/// lost wake-up shows as a stalled test instead of being papered over (the poll has its own
+/// tests).
 fn test_config(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> Config {
     let mut config = Config::for_database(db.url.clone(), SECRET);
     config.rate.rate_limit = 1_000_000;
     config.rate.rate_limit_anonymous = 1_000_000;
+    config.event_poll_ms = 60_000;
     adjust(&mut config);
     config
 }
@@ -387,24 +406,32 @@ impl TestApp {
     /// after this are the request's alone, not the publisher catching up on the setup's
     /// writes.
     pub async fn quiesce(&self) {
-        let latest = self
-            .app
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                self.app.db.get_database_backend(),
-                "SELECT COALESCE(MAX(id), 0) AS id FROM event",
-            ))
-            .await
-            .expect("latest event")
-            .and_then(|row| row.try_get::<i64>("", "id").ok())
-            .unwrap_or(0);
+        let latest = self.latest_position().await;
         let settled = eventually(5, || async {
             let before = self.statements.load(Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(100)).await;
-            self.app.bus.watermark() >= latest && self.statements.load(Ordering::SeqCst) == before
+            self.app.bus.watermark() >= Some(latest)
+                && self.statements.load(Ordering::SeqCst) == before
         })
         .await;
         assert!(settled, "the server did not settle within 5 s");
+    }
+
+    /// The newest position in the event log (committed rows; `START` when empty).
+    pub async fn latest_position(&self) -> tier3::events::Position {
+        self.app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.app.db.get_database_backend(),
+                "SELECT tx, id FROM event ORDER BY tx DESC, id DESC LIMIT 1",
+            ))
+            .await
+            .expect("latest event")
+            .map(|row| tier3::events::Position {
+                tx: row.try_get("", "tx").unwrap(),
+                id: row.try_get("", "id").unwrap(),
+            })
+            .unwrap_or_default()
     }
 
     /// Waits (up to 5 s) until this server has at least `n` live subscription feeds, so a

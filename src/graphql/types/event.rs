@@ -128,7 +128,7 @@ fn status(s: &Option<String>) -> Option<TicketStatus> {
 impl TicketEvent {
     /// Position in the event log; also a resumable cursor.
     async fn cursor(&self) -> String {
-        ids::cursor(self.0.id)
+        ids::event_cursor(crate::events::Position::of(&self.0))
     }
     async fn kind(&self) -> TicketEventKind {
         self.0.kind.into()

@@ -408,8 +408,12 @@ impl<'d> Walk<'d> {
         if let Some(after) = field.get_argument("after")
             && let Some(ConstValue::String(cursor)) = self.resolve(&after.node)
         {
-            ids::decode_cursor(Some(&cursor))
-                .map_err(|_| Refusal::Argument("`after` is not a valid cursor".into()))?;
+            // A page's cursor, or a position in the event log (`ticketUpdates`).
+            let valid = ids::decode_cursor(Some(&cursor)).is_ok()
+                || ids::decode_event_cursor(Some(&cursor)).is_ok();
+            if !valid {
+                return Err(Refusal::Argument("`after` is not a valid cursor".into()));
+            }
         }
         let first = match field.get_argument("first") {
             Some(arg) => match self.resolve(&arg.node) {
