@@ -34,7 +34,9 @@ async fn each_cost_limit_refuses_just_over_and_admits_just_under() {
     })
     .await;
     let agent = app.agent().await;
-    // What authenticating alone costs, so "no SQL ran for the query" can be checked.
+    // What authenticating alone costs, so "no SQL ran for the query" can be checked (once
+    // the server's own start-up reads are done).
+    app.quiesce().await;
     let statements = || app.statements.load(std::sync::atomic::Ordering::SeqCst);
     let before = statements();
     let _ = app.gql(Some(&agent), "{ __typename }", json!({})).await;

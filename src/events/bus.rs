@@ -76,6 +76,8 @@ pub struct EventBus {
     feeds: Arc<AtomicUsize>,
     /// How often the publisher looks at the log without being woken.
     poll: Duration,
+    /// Names this process in its cross-replica hints.
+    origin: Arc<str>,
 }
 
 impl EventBus {
@@ -89,6 +91,7 @@ impl EventBus {
             watermark: watch::Sender::new(None),
             feeds: Arc::default(),
             poll,
+            origin: uuid::Uuid::new_v4().simple().to_string().into(),
         }
     }
 
@@ -109,6 +112,11 @@ impl EventBus {
     /// one hint.
     pub async fn hint_requested(&self) {
         self.hint.notified().await
+    }
+
+    /// This process's name in cross-replica hints.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// A new receiver of events published from now on.

@@ -16,10 +16,16 @@ pub const CHANNEL: &str = "tier3_events";
 /// Sends one `NOTIFY` each time commits ask for it (several commits while one is being
 /// sent make one more), until `shutdown`. Outside any business transaction on purpose: a
 /// transaction that notifies takes one cluster-wide lock at commit to keep the queue in
-/// commit order, which would serialize every writing request behind it. The payload is
-/// empty: listeners only re-read the log, which says what is new.
+/// commit order, which would serialize every writing request behind it. Listeners only
+/// re-read the log, which says what is new.
 pub async fn hint(db: DatabaseConnection, bus: EventBus, shutdown: CancellationToken) {
-    let notify = Statement::from_string(DbBackend::Postgres, format!("NOTIFY {CHANNEL}"));
+    // The payload names this process, whose own listener then ignores it: the commit
+    // already woke this process's publisher.
+    let notify = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [CHANNEL.into(), bus.origin().into()],
+    );
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -66,6 +72,7 @@ pub async fn listen(db: DatabaseConnection, bus: EventBus, shutdown: Cancellatio
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 msg = listener.try_recv() => match msg {
+                    Ok(Some(n)) if n.payload() == bus.origin() => {}
                     Ok(Some(_)) => bus.wake(),
                     // The connection dropped and was re-established: notifications may be lost.
                     Ok(None) => {

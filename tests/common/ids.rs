@@ -40,6 +40,11 @@ pub fn cursor_row(cursor: &str) -> i64 {
         .unwrap_or_else(|| panic!("not a cursor: {raw}"))
 }
 
+/// The `TicketEvent.cursor` of a (transaction, row) position in the event log.
+pub fn event_cursor((tx, id): (i64, i64)) -> String {
+    STANDARD.encode(format!("event:{tx}:{id}"))
+}
+
 /// The (transaction, row) position a `TicketEvent.cursor` names; panics on anything else.
 pub fn event_position(cursor: &str) -> (i64, i64) {
     let raw = String::from_utf8(STANDARD.decode(cursor).expect("base64 cursor")).expect("utf-8");
