@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # S1 fan-out: N idle subscribers on one tier3 process (release build), then status changes.
-# Usage: bench/fanout.sh [subscribers=10000] [changes=20] [role=agent|customer] [sqlite|postgres]
+# Usage: [TIER3_BIN=path] bench/fanout.sh [subscribers=10000] [changes=20] [role=agent|customer] [sqlite|postgres]
 # Prints per-change delivery delays and SUMMARY lines (recorded in BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ export JWT_SECRET=${JWT_SECRET:-fanout-bench-secret-0123456789}
 
 ulimit -n "$(ulimit -Hn)"
 cargo build --release --quiet --bin tier3 --example fanout
+# TIER3_BIN runs another build of the server (e.g. an earlier commit) against the same driver.
+bin=${TIER3_BIN:-./target/release/tier3}
 
 work=$(mktemp -d)
 case "$DB" in
@@ -23,7 +25,7 @@ case "$DB" in
     export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$name" ;;
   *) echo "unknown database $DB" >&2; exit 2 ;;
 esac
-RUST_LOG=warn ./target/release/tier3 serve --bind "127.0.0.1:$PORT" --data-dir "$work" &
+RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$PORT" --data-dir "$work" &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true

@@ -487,9 +487,11 @@ async fn an_unknown_event_kind_is_other_and_blocks_nothing() {
     assert_eq!(history, ["TICKET_CREATED", "OTHER", "COMMENT_ADDED"]);
 }
 
-/// PostgreSQL hands out event ids before commit, so a later event can commit first. Delivery
-/// holds at the missing id until its transaction ends, so cursors never pass an event that
-/// will still arrive (a resume from them would lose it), and a rollback does not stall.
+/// PostgreSQL hands out event ids before commit, so a later event can commit first. The log
+/// is read in transaction order and only below the oldest running transaction, so delivery
+/// waits while an earlier transaction is open (cursors never pass an event that will still
+/// arrive), delivers it first when it commits, and does not stall when it rolls back — with
+/// no wake-up from that transaction's writer (here the test itself).
 /// SQLite commits one transaction at a time, so there its ids become visible in order.
 #[tokio::test]
 async fn a_late_commit_is_delivered_in_order_and_a_rollback_does_not_stall_on_postgres() {

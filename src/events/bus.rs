@@ -167,10 +167,12 @@ impl EventBus {
             }
         };
         self.watermark.send_replace(Some(horizon));
+        let mut retry = HELD_RETRY_FIRST;
         loop {
+            let mut held = false;
             loop {
                 match publish_batch(&db, horizon).await {
-                    Ok(batch) => {
+                    Ok((batch, behind)) => {
                         let full = batch.len() as u64 >= log::BATCH;
                         if let Some(last) = batch.last() {
                             horizon = last.position();
@@ -179,6 +181,7 @@ impl EventBus {
                         for env in batch {
                             let _ = self.tx.send(Arc::new(env));
                         }
+                        held = behind;
                         if !full {
                             break;
                         }
@@ -190,19 +193,44 @@ impl EventBus {
                     }
                 }
             }
+            // Rows wait behind an open transaction: look again soon, then less often. The
+            // writer's own hint usually comes first, but the transaction holding them back
+            // may be anyone's (even another database's on the same server).
+            let wait = if held {
+                let wait = retry;
+                retry = (retry * 2).min(HELD_RETRY_MAX).min(self.poll);
+                wait
+            } else {
+                retry = HELD_RETRY_FIRST;
+                self.poll
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(self.poll) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
 }
 
-/// The next settled rows past `horizon`, enveloped.
-async fn publish_batch(db: &DatabaseConnection, horizon: Position) -> AppResult<Vec<Envelope>> {
+/// First and longest wait before looking again at rows held back behind an open transaction.
+const HELD_RETRY_FIRST: Duration = Duration::from_millis(5);
+const HELD_RETRY_MAX: Duration = Duration::from_millis(200);
+
+/// The next settled rows past `horizon`, enveloped, and (when that is all of them) whether
+/// committed rows wait behind an open transaction.
+async fn publish_batch(
+    db: &DatabaseConnection,
+    horizon: Position,
+) -> AppResult<(Vec<Envelope>, bool)> {
     let rows = log::settled_after(db, horizon).await?;
-    envelop(db, rows).await
+    let held = if (rows.len() as u64) < log::BATCH {
+        let last = rows.last().map_or(horizon, Position::of);
+        log::any_after(db, last).await?
+    } else {
+        false
+    };
+    Ok((envelop(db, rows).await?, held))
 }
 
 /// Keeps a feed counted in [`EventBus::active_feeds`] while it lives.

@@ -74,6 +74,26 @@ pub async fn settled_after(
         .await?)
 }
 
+/// Whether any committed row lies after `from`. Asked right after reading the settled
+/// rows up to `from`: a row found is held back behind a transaction still running (or
+/// committed since, which is as good a reason to read again). Not asked for whether it is
+/// settled *now*: the transaction holding it may have ended between the two statements.
+/// Always false on SQLite, where every committed row is settled and its writer wakes us.
+pub async fn any_after(db: &impl ConnectionTrait, from: Position) -> AppResult<bool> {
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return Ok(false);
+    }
+    let any: Option<i64> = event::Entity::find()
+        .select_only()
+        .column(event::Column::Id)
+        .filter(after(from))
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(any.is_some())
+}
+
 /// Rows in `(from, through]` that also satisfy `only` (a replay's visibility and interest),
 /// in log order, at most [`BATCH`]. `through` is a position already read by the publisher,
 /// so everything up to it is settled.
