@@ -117,6 +117,8 @@ impl Subscription {
         ctx: &Context<'_>,
         ticket_id: Option<ID>,
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
+        // Before anything else: an anonymous caller starts no feed and reads nothing.
+        policy::signed_in(ctx.viewer()?)?;
         let (app, viewer) = (ctx.app()?, ctx.viewer()?);
         let only = match ticket_id {
             Some(id) => {
@@ -137,6 +139,8 @@ impl Subscription {
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
+        // Before anything else: an anonymous caller starts no feed and no replay.
+        policy::signed_in(ctx.viewer()?)?;
         let after = ids::decode_cursor(after.as_deref())?;
         ticket_events(ctx.app()?, ctx.viewer()?, after, Want::Everything).await
     }
@@ -147,6 +151,8 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
+        // Before anything else: an anonymous caller starts no feed.
+        policy::signed_in(ctx.viewer()?)?;
         ticket_events(ctx.app()?, ctx.viewer()?, None, Want::Hotfix).await
     }
 
