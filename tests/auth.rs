@@ -1,7 +1,8 @@
-//! Identity at the edge: a present but invalid token is HTTP 401
-//! `UNAUTHENTICATED` with no data, whatever is wrong with it; no token is anonymous; a valid
-//! token provisions its user and its role counts on every request; each key type verifies
-//! its own tokens only, by key type, never by the token's `alg`.
+//! Identity at the edge: a present but invalid token is HTTP 401 `UNAUTHENTICATED` with no
+//! data, whatever is wrong with it; no token is anonymous (told to sign in for anything but
+//! release notes and released releases); a valid token provisions its user and its role
+//! counts on every request; each key type verifies its own tokens only, by key type, never
+//! by the token's `alg`.
 
 mod common;
 
@@ -259,17 +260,23 @@ async fn no_header_is_anonymous() {
     let (status, _, res) = app.post_raw(None, query(VIEWER).to_string()).await;
     assert_eq!(status, StatusCode::OK, "{res}");
     assert!(data(&res)["viewer"].is_null(), "{res}");
-    // Anonymous sees no tickets and may not open one.
+    // Anonymous is told to sign in (not shown an empty list) and may not open a ticket;
+    // unlike a bad token, that is an answer, not a 401. tests/anonymous.rs has the rest.
     let alice = app.customer("acme").await;
     app.create_ticket(&alice, "mine").await;
-    let (status, _, res) = app
+    let (status, headers, res) = app
         .post_raw(None, query("{ tickets { totalCount } }").to_string())
         .await;
     assert_eq!(status, StatusCode::OK, "{res}");
-    assert_eq!(data(&res)["tickets"]["totalCount"], 0, "{res}");
+    assert_eq!(common::code(&res), "UNAUTHENTICATED", "{res}");
+    assert!(res["data"]["tickets"].is_null(), "{res}");
+    assert!(
+        headers.get(header::WWW_AUTHENTICATE).is_none(),
+        "{headers:?}"
+    );
     let (_, _, res) = app.post_raw(None, create_body().to_string()).await;
     assert!(res["data"]["createTicket"].is_null(), "{res}");
-    assert!(!common::code(&res).is_empty(), "{res}");
+    assert_eq!(common::code(&res), "UNAUTHENTICATED", "{res}");
     assert_eq!(app.count_rows("ticket").await, 1);
 }
 

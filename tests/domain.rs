@@ -58,7 +58,8 @@ async fn rows(local: &Local) -> [i64; 3] {
 }
 
 /// A customer's ticket is theirs and staff's: a customer of another organization, and a
-/// colleague without organization scope, load it exactly like one that does not exist.
+/// colleague without organization scope, load it exactly like one that does not exist; an
+/// anonymous caller is told to sign in, for it and for a nonexistent one alike.
 #[tokio::test]
 async fn a_ticket_is_not_found_for_customers_it_is_not_for() {
     let local = Local::new().await;
@@ -85,7 +86,15 @@ async fn a_ticket_is_not_found_for_customers_it_is_not_for() {
         ("anonymous", &Viewer::Anonymous),
     ] {
         let err = tickets::load_visible(db, v, t.id).await.unwrap_err();
-        assert!(matches!(err, AppError::NotFound), "{who}: {err:?}");
+        match v {
+            Viewer::Anonymous => {
+                assert!(
+                    matches!(err, AppError::Unauthenticated(_)),
+                    "{who}: {err:?}"
+                )
+            }
+            Viewer::User(_) => assert!(matches!(err, AppError::NotFound), "{who}: {err:?}"),
+        }
         let nonexistent = tickets::load_visible(db, v, MADE_UP).await.unwrap_err();
         assert_eq!(err.to_string(), nonexistent.to_string(), "{who}");
     }

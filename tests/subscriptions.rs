@@ -388,7 +388,8 @@ async fn listener_reconnects_and_catches_up_on_postgres() {
     );
 }
 
-/// Anonymous subscribers hear published release notes and nothing about tickets.
+/// Anonymous subscribers are refused ticket events (`UNAUTHENTICATED`, and the socket stays
+/// open) and hear published release notes. tests/anonymous.rs covers every subscription.
 #[tokio::test]
 async fn anonymous_subscribers_hear_only_release_notes() {
     let app = TestApp::spawn().await;
@@ -399,21 +400,36 @@ async fn anonymous_subscribers_hear_only_release_notes() {
     let mut anon = app.ws(None).await;
     anon.subscribe("t", "subscription { ticketUpdates { kind } }", json!({}))
         .await;
+    let err = match anon.next_event().await {
+        WsEvent::Next(id, p) if id == "t" => p["errors"][0].clone(),
+        WsEvent::Error(id, p) if id == "t" => p[0].clone(),
+        other => panic!("expected the refusal, got {other:?}"),
+    };
+    assert_eq!(err["extensions"]["code"], "UNAUTHENTICATED", "{err}");
     anon.subscribe(
         "n",
         "subscription { releaseNotePublished { title items } }",
         json!({}),
     )
     .await;
-    app.wait_subscribers(2).await;
+    app.wait_subscribers(1).await;
 
     app.comment(&agent, &t, "not for strangers", true).await;
     let rel = app.create_release(&lead, "2.0.0", "HOTFIX").await;
     app.ship(&lead, &rel).await;
     app.publish_note(&lead, &rel, "2.0.0").await;
-    let (id, d) = anon.next_data().await;
-    assert_eq!(id, "n", "{d}");
-    assert_eq!(d["releaseNotePublished"]["title"], "2.0.0");
+    let mut ev = anon.next_event().await;
+    // The refused subscription's `complete`, if the refusal came as `next`.
+    if matches!(&ev, WsEvent::Complete(id) if id == "t") {
+        ev = anon.next_event().await;
+    }
+    match ev {
+        WsEvent::Next(id, p) => {
+            assert_eq!(id, "n", "{p}");
+            assert_eq!(p["data"]["releaseNotePublished"]["title"], "2.0.0", "{p}");
+        }
+        other => panic!("expected the note, got {other:?}"),
+    }
 }
 
 /// A row whose kind this version does not name (written by a newer one, sharing the

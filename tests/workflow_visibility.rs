@@ -4,8 +4,9 @@
 //! everything; a customer sees an escalation only through a linked ticket they may see
 //! (and then never its internal details, assignee, decline reason or internal updates), a
 //! release only when it is released or carries such an escalation, and their own
-//! notifications; anonymous callers read released releases and published notes. A thing
-//! the viewer may not see must answer exactly like a thing that does not exist.
+//! notifications; anonymous callers read released releases and published notes and are
+//! told to sign in (`UNAUTHENTICATED`) for the rest. A thing the viewer may not see must
+//! answer exactly like a thing that does not exist.
 
 mod common;
 
@@ -13,7 +14,8 @@ use std::collections::BTreeSet;
 
 use common::{
     MADE_UP, TestApp, User, assert_conn, assert_like_nonexistent, assert_node_hidden,
-    assert_node_visible, code, cursor, data, gid, is_null_data, row_id, set, steps::field_of,
+    assert_node_visible, assert_sign_in_required, code, cursor, data, gid, is_null_data, row_id,
+    set, steps::field_of,
 };
 use serde_json::{Value, json};
 
@@ -23,7 +25,8 @@ const RELEASES: &str = "{ releases(first: 100) { totalCount edges { node { id } 
 const TICKETS: &str = "query($f: TicketFilter) {
   tickets(first: 100, filter: $f) { totalCount edges { node { id } } } }";
 
-/// Asserts `escalations(filter)` gives `who` exactly `expected`.
+/// Asserts `escalations(filter)` gives `who` exactly `expected`; an anonymous caller, who
+/// may expect nothing, is told to sign in instead.
 async fn assert_escalations(
     app: &TestApp,
     who: Option<&User>,
@@ -32,6 +35,13 @@ async fn assert_escalations(
     expected: &BTreeSet<String>,
 ) {
     let res = app.gql(who, ESCALATIONS, json!({ "f": filter })).await;
+    if who.is_none() {
+        assert!(
+            expected.is_empty(),
+            "{what}: anonymous callers see no escalation"
+        );
+        return assert_sign_in_required(what, &res, "escalations");
+    }
     assert_conn(
         &format!("{what}: escalations({filter})"),
         &data(&res)["escalations"],
@@ -54,7 +64,8 @@ async fn assert_releases(
     );
 }
 
-/// Asserts `tickets(filter)` gives `who` exactly `expected`.
+/// Asserts `tickets(filter)` gives `who` exactly `expected`; an anonymous caller, who may
+/// expect nothing, is told to sign in instead.
 async fn assert_tickets(
     app: &TestApp,
     who: Option<&User>,
@@ -63,6 +74,13 @@ async fn assert_tickets(
     expected: &BTreeSet<String>,
 ) {
     let res = app.gql(who, TICKETS, json!({ "f": filter })).await;
+    if who.is_none() {
+        assert!(
+            expected.is_empty(),
+            "{what}: anonymous callers see no ticket"
+        );
+        return assert_sign_in_required(what, &res, "tickets");
+    }
     assert_conn(
         &format!("{what}: tickets({filter})"),
         &data(&res)["tickets"],
@@ -620,8 +638,9 @@ async fn customer_view_hides_internal_parts() {
     assert!(!res.to_string().contains("INTERNAL-UPDATE"));
 }
 
-/// Anonymous callers read published release notes and released releases, and nothing else;
-/// every workflow mutation is refused with `UNAUTHENTICATED` and writes nothing.
+/// Anonymous callers read published release notes and released releases, and nothing else:
+/// every other read and every workflow mutation is refused with `UNAUTHENTICATED`, and
+/// writes nothing.
 #[tokio::test]
 async fn anonymous_reads_only_notes_and_released_releases() {
     let app = TestApp::spawn().await;
@@ -750,22 +769,14 @@ async fn anonymous_reads_only_notes_and_released_releases() {
         &BTreeSet::new(),
     )
     .await;
-    let res = app
-        .gql(
-            None,
-            "{ viewer { id } notifications(first: 100) { totalCount edges { node { id } } }
-               unread: notifications(unreadOnly: true) { totalCount } }",
-            json!({}),
-        )
-        .await;
-    let d = data(&res);
-    assert!(d["viewer"].is_null());
-    assert_conn(
-        "anonymous notifications",
-        &d["notifications"],
-        &BTreeSet::new(),
-    );
-    assert_eq!(d["unread"]["totalCount"], 0);
+    for query in [
+        "{ viewer { id } notifications(first: 100) { totalCount edges { node { id } } } }",
+        "{ viewer { id } notifications(unreadOnly: true) { totalCount } }",
+    ] {
+        let res = app.gql(None, query, json!({})).await;
+        assert_sign_in_required(query, &res, "notifications");
+        assert!(res["data"]["viewer"].is_null(), "{res}");
+    }
 
     // Writes: every workflow mutation is refused before it does anything.
     let mutations = [

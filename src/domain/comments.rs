@@ -97,17 +97,20 @@ pub async fn add(
 }
 
 /// One comment by id: visible when its ticket is and it passes the viewer's comment filter.
+/// The ticket scope is decided before the lookup, so an anonymous caller is refused the
+/// same way whether or not the comment exists.
 pub async fn load_visible(
     db: &impl ConnectionTrait,
     v: &Viewer,
     id: i64,
 ) -> AppResult<comment::Model> {
+    let ticket_scope = policy::ticket_scope(db, v).await?;
     let c = comment::Entity::find_by_id(id)
         .filter(policy::comment_filter(v))
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    tickets::load_visible(db, v, c.ticket_id).await?;
+    rows::one_visible::<ticket::Entity>(db, c.ticket_id, ticket_scope).await?;
     Ok(c)
 }
 

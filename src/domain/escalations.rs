@@ -12,8 +12,8 @@ pub use commands::{
     NewEscalation, Triage, assign, decline, escalate, link_ticket, post_update, schedule, triage,
 };
 pub use reads::{
-    EscalationFilter, count_ticket_links, count_updates, latest_for_tickets, list, load_many,
-    load_update, load_visible, ticket_link_pages, update_pages,
+    EscalationFilter, count_ticket_links, count_updates, latest_for_tickets, list, list_in_release,
+    load_many, load_update, load_visible, ticket_link_pages, update_pages,
 };
 
 /// What each priority is called in the product: how badly the customer's business is hit.

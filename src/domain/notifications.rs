@@ -1,23 +1,16 @@
 //! A user's inbox: notifications about shipped requests and published release notes.
 
 use entity::notification;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter};
 
 use crate::{
     auth::Viewer,
-    domain::page::{self, Page, PageArgs},
+    domain::{
+        page::{self, Page, PageArgs},
+        policy,
+    },
     error::{AppError, AppResult},
 };
-
-/// Notifications are their recipient's alone.
-fn own(v: &Viewer) -> Condition {
-    match v.user_id() {
-        Some(id) => Condition::all().add(notification::Column::UserId.eq(id)),
-        None => Condition::any(),
-    }
-}
 
 /// The viewer's inbox, newest first; `unread_only` narrows it.
 pub async fn list(
@@ -26,7 +19,7 @@ pub async fn list(
     unread_only: bool,
     args: PageArgs,
 ) -> AppResult<Page<notification::Entity>> {
-    let mut select = notification::Entity::find().filter(own(v));
+    let mut select = notification::Entity::find().filter(policy::notification_scope(v)?);
     if unread_only {
         select = select.filter(notification::Column::Read.eq(false));
     }
@@ -40,7 +33,7 @@ pub async fn load_visible(
     id: i64,
 ) -> AppResult<notification::Model> {
     notification::Entity::find_by_id(id)
-        .filter(own(v))
+        .filter(policy::notification_scope(v)?)
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
@@ -52,7 +45,7 @@ pub async fn mark_read(
     v: &Viewer,
     id: i64,
 ) -> AppResult<notification::Model> {
-    crate::domain::policy::signed_in(v)?;
+    policy::signed_in(v)?;
     let n = load_visible(db, v, id).await?;
     if n.read {
         return Ok(n);

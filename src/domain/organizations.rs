@@ -60,7 +60,7 @@ pub async fn load_visible(
     id: i64,
 ) -> AppResult<organization::Model> {
     organization::Entity::find_by_id(id)
-        .filter(policy::organization_scope(v))
+        .filter(policy::organization_scope(v)?)
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
@@ -72,7 +72,7 @@ pub async fn list(
     v: &Viewer,
     args: PageArgs,
 ) -> AppResult<Page<organization::Entity>> {
-    let select = organization::Entity::find().filter(policy::organization_scope(v));
+    let select = organization::Entity::find().filter(policy::organization_scope(v)?);
     page::fetch(db, select, organization::Column::Id, Order::Asc, args).await
 }
 
@@ -88,7 +88,7 @@ pub async fn load_many(
             organization::Column::Id,
             ids,
         ))
-        .filter(policy::organization_scope(v))
+        .filter(policy::organization_scope(v)?)
         .all(db)
         .await?)
 }

@@ -4,11 +4,16 @@
 //! Rule of thumb: a thing the viewer may not see behaves exactly like a thing that does not
 //! exist. Children reached through a visible parent (comments, events) are visible when the
 //! parent is and they pass their own filter below.
+//!
+//! Anonymous callers are the exception: they may read release notes and released releases
+//! only, and every other scope here refuses them with `UNAUTHENTICATED` rather than an
+//! empty answer, so a frontend knows to sign in. The refusal depends on what is asked for,
+//! never on whether a row exists, so it tells nobody anything.
 
 use chrono::Utc;
 use entity::{
-    ReleaseStatus, Role, app_user, comment, escalation, escalation_ticket, event, org_scope_grant,
-    organization, release, ticket, ticket_tally,
+    ReleaseStatus, Role, app_user, comment, escalation, escalation_ticket, event, notification,
+    org_scope_grant, organization, release, ticket, ticket_tally,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -87,28 +92,27 @@ enum TicketReach {
     All,
     Organization(i64),
     Own(i64),
-    Nothing,
 }
 
 async fn ticket_reach(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<TicketReach> {
-    Ok(match v {
-        Viewer::User(a) if is_staff(a.role) => TicketReach::All,
-        Viewer::User(a) => match a.org_id {
+    let a = signed_in(v)?;
+    Ok(if is_staff(a.role) {
+        TicketReach::All
+    } else {
+        match a.org_id {
             Some(org) if has_org_scope(db, a).await? => TicketReach::Organization(org),
             _ => TicketReach::Own(a.id),
-        },
-        Viewer::Anonymous => TicketReach::Nothing,
+        }
     })
 }
 
 /// Every ticket read starts from this: lists, by id, by number, `node`, nested fields,
-/// counts and events.
+/// counts and events. Anonymous: `UNAUTHENTICATED`.
 pub async fn ticket_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
     Ok(match ticket_reach(db, v).await? {
         TicketReach::All => Condition::all(),
         TicketReach::Organization(org) => Condition::all().add(ticket::Column::OrgId.eq(org)),
         TicketReach::Own(id) => Condition::all().add(ticket::Column::RequesterId.eq(id)),
-        TicketReach::Nothing => nothing(),
     })
 }
 
@@ -125,45 +129,52 @@ pub async fn ticket_tally_scope(
             Some(Condition::all().add(ticket_tally::Column::OrgId.eq(org)))
         }
         TicketReach::Own(_) => None,
-        TicketReach::Nothing => Some(nothing()),
     })
 }
 
 /// Escalations the viewer sees: staff all; a customer those linked to a ticket they see
-/// (and, through `Escalation.tickets`, only those tickets).
+/// (and, through `Escalation.tickets`, only those tickets). Anonymous: `UNAUTHENTICATED`.
 pub async fn escalation_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
-    Ok(match v {
-        Viewer::User(a) if is_staff(a.role) => Condition::all(),
-        Viewer::User(_) => {
-            let links = Query::select()
-                .column(escalation_ticket::Column::EscalationId)
-                .from(escalation_ticket::Entity)
-                .cond_where(visible_ticket_ids(db, v, escalation_ticket::Column::TicketId).await?)
-                .to_owned();
-            Condition::all().add(escalation::Column::Id.in_subquery(links))
-        }
-        Viewer::Anonymous => nothing(),
-    })
+    if is_staff(signed_in(v)?.role) {
+        return Ok(Condition::all());
+    }
+    let links = Query::select()
+        .column(escalation_ticket::Column::EscalationId)
+        .from(escalation_ticket::Entity)
+        .cond_where(visible_ticket_ids(db, v, escalation_ticket::Column::TicketId).await?)
+        .to_owned();
+    Ok(Condition::all().add(escalation::Column::Id.in_subquery(links)))
+}
+
+/// `Release.escalations`: a released release is open to anonymous callers, but what it
+/// ships is not; for them the list is empty (its note names the escalations by their
+/// public titles), for everyone else it is `escalation_scope`.
+pub async fn release_escalation_scope(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+) -> AppResult<Condition> {
+    match v {
+        Viewer::Anonymous => Ok(nothing()),
+        Viewer::User(_) => escalation_scope(db, v).await,
+    }
 }
 
 /// Restricts a ticket-id column (of a link or child table) to tickets the viewer sees.
+/// Anonymous: `UNAUTHENTICATED`.
 pub async fn visible_ticket_ids(
     db: &impl ConnectionTrait,
     v: &Viewer,
     ticket_id: impl ColumnTrait,
 ) -> AppResult<Condition> {
-    Ok(match v {
-        Viewer::User(a) if is_staff(a.role) => Condition::all(),
-        Viewer::User(_) => {
-            let visible = ticket::Entity::find()
-                .select_only()
-                .column(ticket::Column::Id)
-                .filter(ticket_scope(db, v).await?)
-                .into_query();
-            Condition::all().add(ticket_id.in_subquery(visible))
-        }
-        Viewer::Anonymous => nothing(),
-    })
+    if is_staff(signed_in(v)?.role) {
+        return Ok(Condition::all());
+    }
+    let visible = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Id)
+        .filter(ticket_scope(db, v).await?)
+        .into_query();
+    Ok(Condition::all().add(ticket_id.in_subquery(visible)))
 }
 
 /// Releases the viewer sees: staff all; everyone released ones; a customer also the
@@ -243,35 +254,41 @@ pub fn public_only(v: &Viewer, public: impl ColumnTrait) -> Condition {
 }
 
 /// Users the viewer may look up: staff see everyone; a customer sees themself, staff,
-/// and, with organization scope, the members of their organization.
+/// and, with organization scope, the members of their organization. Anonymous:
+/// `UNAUTHENTICATED`.
 pub async fn user_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
-    Ok(match v {
-        Viewer::User(a) if is_staff(a.role) => Condition::all(),
-        Viewer::User(a) => {
-            let mut any = Condition::any()
-                .add(app_user::Column::Id.eq(a.id))
-                .add(app_user::Column::Role.ne(Role::Customer));
-            if let Some(org) = a.org_id
-                && has_org_scope(db, a).await?
-            {
-                any = any.add(app_user::Column::OrgId.eq(org));
-            }
-            Condition::all().add(any)
+    let a = signed_in(v)?;
+    if is_staff(a.role) {
+        return Ok(Condition::all());
+    }
+    let mut any = Condition::any()
+        .add(app_user::Column::Id.eq(a.id))
+        .add(app_user::Column::Role.ne(Role::Customer));
+    if let Some(org) = a.org_id
+        && has_org_scope(db, a).await?
+    {
+        any = any.add(app_user::Column::OrgId.eq(org));
+    }
+    Ok(Condition::all().add(any))
+}
+
+/// Organizations the viewer may look up: staff all, a customer their own. Anonymous:
+/// `UNAUTHENTICATED`.
+pub fn organization_scope(v: &Viewer) -> AppResult<Condition> {
+    let a = signed_in(v)?;
+    Ok(if is_staff(a.role) {
+        Condition::all()
+    } else {
+        match a.org_id {
+            Some(org) => Condition::all().add(organization::Column::Id.eq(org)),
+            None => nothing(),
         }
-        Viewer::Anonymous => nothing(),
     })
 }
 
-/// Organizations the viewer may look up: staff all, a customer their own.
-pub fn organization_scope(v: &Viewer) -> Condition {
-    match v {
-        Viewer::User(a) if is_staff(a.role) => Condition::all(),
-        Viewer::User(a) => match a.org_id {
-            Some(org) => Condition::all().add(organization::Column::Id.eq(org)),
-            None => nothing(),
-        },
-        Viewer::Anonymous => nothing(),
-    }
+/// Notifications are their recipient's alone. Anonymous: `UNAUTHENTICATED`.
+pub fn notification_scope(v: &Viewer) -> AppResult<Condition> {
+    Ok(Condition::all().add(notification::Column::UserId.eq(signed_in(v)?.id)))
 }
 
 /// Turns a yes/no permission into `FORBIDDEN` with the reason.
@@ -388,9 +405,12 @@ mod tests {
     }
 
     #[test]
-    fn anonymous_sees_no_organizations_and_customers_only_their_own() {
-        assert!(sql(organization_scope(&Viewer::Anonymous)).contains("FALSE"));
-        let own = organization_scope(&customer(Some(3)));
+    fn anonymous_is_refused_organizations_and_customers_see_only_their_own() {
+        assert!(matches!(
+            organization_scope(&Viewer::Anonymous),
+            Err(AppError::Unauthenticated(_))
+        ));
+        let own = organization_scope(&customer(Some(3))).unwrap();
         let rendered = organization::Entity::find()
             .filter(own)
             .build(DbBackend::Postgres)
@@ -399,7 +419,52 @@ mod tests {
             rendered.contains(r#""organization"."id" = 3"#),
             "{rendered}"
         );
-        assert!(sql(organization_scope(&customer(None))).contains("FALSE"));
+        assert!(sql(organization_scope(&customer(None)).unwrap()).contains("FALSE"));
+    }
+
+    #[test]
+    fn anonymous_is_refused_notifications_and_users_see_their_own() {
+        assert!(matches!(
+            notification_scope(&Viewer::Anonymous),
+            Err(AppError::Unauthenticated(_))
+        ));
+        let rendered = notification::Entity::find()
+            .filter(notification_scope(&customer(Some(1))).unwrap())
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(
+            rendered.contains(r#""notification"."user_id" = 7"#),
+            "{rendered}"
+        );
+    }
+
+    /// The scopes that need the database refuse an anonymous viewer before asking it: on
+    /// a database without tables, any statement would fail as an internal error instead.
+    #[tokio::test]
+    async fn anonymous_is_refused_before_any_query() {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let v = Viewer::Anonymous;
+        let refused = |r: AppResult<Condition>| matches!(r, Err(AppError::Unauthenticated(_)));
+        assert!(refused(ticket_scope(&db, &v).await));
+        assert!(matches!(
+            ticket_tally_scope(&db, &v).await,
+            Err(AppError::Unauthenticated(_))
+        ));
+        assert!(refused(escalation_scope(&db, &v).await));
+        assert!(refused(
+            visible_ticket_ids(&db, &v, comment::Column::TicketId).await
+        ));
+        assert!(refused(user_scope(&db, &v).await));
+        // Open to anonymous callers: released releases, and an empty list of what they ship.
+        assert!(sql(release_escalation_scope(&db, &v).await.unwrap()).contains("FALSE"));
+        let released = release::Entity::find()
+            .filter(release_scope(&db, &v).await.unwrap())
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(
+            released.contains(r#""release"."status" = 'RELEASED'"#),
+            "{released}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::{
     auth::Viewer,
     domain::{
         delivery::{self, Interest},
-        release_notes, tickets,
+        policy, release_notes, tickets,
     },
     error::ErrorCode,
     events::{
@@ -114,6 +114,8 @@ impl Subscription {
         ctx: &Context<'_>,
         ticket_id: Option<ID>,
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
+        // Before anything else: an anonymous caller starts no feed and reads nothing.
+        policy::signed_in(ctx.viewer()?)?;
         let (app, viewer) = (ctx.app()?, ctx.viewer()?);
         let only = match ticket_id {
             Some(id) => {
@@ -134,6 +136,8 @@ impl Subscription {
         ctx: &Context<'_>,
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
+        // Before anything else: an anonymous caller starts no feed and no replay.
+        policy::signed_in(ctx.viewer()?)?;
         let (app, viewer) = (ctx.app()?, ctx.viewer()?);
         let after = match ids::decode_event_cursor(after.as_deref())? {
             Some(resume) => Some(delivery::resume_position(&app.db, resume).await?),
@@ -148,6 +152,8 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
+        // Before anything else: an anonymous caller starts no feed.
+        policy::signed_in(ctx.viewer()?)?;
         ticket_events(ctx.app()?, ctx.viewer()?, None, Interest::Hotfix).await
     }
 

@@ -93,6 +93,33 @@ pub async fn list(
     args: PageArgs,
 ) -> AppResult<Page<escalation::Entity>> {
     let scope = policy::escalation_scope(db, v).await?;
+    list_in(db, v, scope, filter, args).await
+}
+
+/// The escalations a release ships, in queue order, as `Release.escalations` shows them:
+/// through `policy::release_escalation_scope`, since a release may be open to a viewer the
+/// queue is not.
+pub async fn list_in_release(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    release_id: i64,
+    args: PageArgs,
+) -> AppResult<Page<escalation::Entity>> {
+    let scope = policy::release_escalation_scope(db, v).await?;
+    let filter = EscalationFilter {
+        release_id: Some(release_id),
+        ..Default::default()
+    };
+    list_in(db, v, scope, &filter, args).await
+}
+
+async fn list_in(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    scope: Condition,
+    filter: &EscalationFilter,
+    args: PageArgs,
+) -> AppResult<Page<escalation::Entity>> {
     let mut all = escalation::Entity::find()
         .filter(scope.clone())
         .filter(filter.condition());
@@ -200,18 +227,21 @@ pub async fn latest_for_tickets(
         .collect())
 }
 
-/// One update by id: visible when its escalation is and it passes the public filter.
+/// One update by id: visible when its escalation is and it passes the public filter. The
+/// escalation scope is decided before the lookup, so an anonymous caller is refused the
+/// same way whether or not the update exists.
 pub async fn load_update(
     db: &impl ConnectionTrait,
     v: &Viewer,
     id: i64,
 ) -> AppResult<escalation_update::Model> {
+    let scope = policy::escalation_scope(db, v).await?;
     let u = escalation_update::Entity::find_by_id(id)
         .filter(updates_seen_by(v))
         .one(db)
         .await?
         .ok_or(AppError::NotFound)?;
-    load_visible(db, v, u.escalation_id).await?;
+    rows::one_visible::<escalation::Entity>(db, u.escalation_id, scope).await?;
     Ok(u)
 }
 

@@ -25,7 +25,7 @@ pub struct EscalationsQuery;
 #[Object]
 impl EscalationsQuery {
     /// The escalation queue: `P0` first, then oldest first. Customers see only escalations
-    /// of tickets they can see.
+    /// of tickets they can see. Anonymous callers: `UNAUTHENTICATED`.
     async fn escalations(
         &self,
         ctx: &Context<'_>,

@@ -16,6 +16,8 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object by its global id; `NOT_FOUND` if it does not exist or is not yours to see.
+    /// Anonymous callers may look up releases and release notes; any other kind of id
+    /// answers them `UNAUTHENTICATED`.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         Ok(Some(node::load(ctx.app()?, ctx.viewer()?, &id).await?))
     }

@@ -18,7 +18,7 @@ pub struct NotificationsQuery;
 
 #[Object]
 impl NotificationsQuery {
-    /// Your inbox, newest first.
+    /// Your inbox, newest first. Anonymous callers: `UNAUTHENTICATED`.
     async fn notifications(
         &self,
         ctx: &Context<'_>,

@@ -24,7 +24,8 @@ pub struct PeopleQuery;
 #[Object]
 impl PeopleQuery {
     /// Users you may see: staff see everyone; customers themselves, staff, and (with
-    /// organization scope) their organization's members.
+    /// organization scope) their organization's members. Anonymous callers:
+    /// `UNAUTHENTICATED`.
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -35,7 +36,8 @@ impl PeopleQuery {
         Ok(UserConnection(Parts::from(page)))
     }
 
-    /// Organizations you may see: staff all, customers their own.
+    /// Organizations you may see: staff all, customers their own. Anonymous callers:
+    /// `UNAUTHENTICATED`.
     async fn organizations(
         &self,
         ctx: &Context<'_>,

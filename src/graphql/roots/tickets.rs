@@ -29,7 +29,7 @@ pub struct TicketsQuery;
 #[Object]
 impl TicketsQuery {
     /// Tickets you may see, newest first: customers their own (or their organization's,
-    /// with organization scope), staff all.
+    /// with organization scope), staff all. Anonymous callers: `UNAUTHENTICATED`.
     async fn tickets(
         &self,
         ctx: &Context<'_>,
@@ -49,7 +49,8 @@ impl TicketsQuery {
         Ok(TicketConnection(Parts::from(page)))
     }
 
-    /// One ticket by global `id` or by human `number` (give exactly one).
+    /// One ticket by global `id` or by human `number` (give exactly one). Anonymous
+    /// callers: `UNAUTHENTICATED`.
     async fn ticket(
         &self,
         ctx: &Context<'_>,

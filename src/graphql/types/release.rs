@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{release, release_note};
 
 use crate::{
-    domain::escalations::{self, EscalationFilter},
+    domain::escalations,
     graphql::{
         connection::{Parts, connection, page_args},
         context::ContextExt,
@@ -76,14 +76,10 @@ impl Release {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<EscalationConnection> {
-        let filter = EscalationFilter {
-            release_id: Some(self.0.id),
-            ..Default::default()
-        };
-        let page = escalations::list(
+        let page = escalations::list_in_release(
             &ctx.app()?.db,
             ctx.viewer()?,
-            &filter,
+            self.0.id,
             page_args(first, after)?,
         )
         .await?;
