@@ -4,9 +4,13 @@
 //! protocol wants 4401/4403, so this is the same loop with our close codes, plus the
 //! token's expiry and server shutdown ending the connection.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU16, Ordering},
+use std::{
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU16, AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime},
 };
 
 use async_graphql::{
@@ -24,7 +28,9 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures_util::{SinkExt, StreamExt, future};
+use futures_util::{Sink, SinkExt, Stream, StreamExt, future};
+use tokio::time::Sleep;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     error::AppError,
@@ -87,8 +93,8 @@ async fn serve(edge: Edge, socket: WebSocket, protocol: WebSocketProtocols, ip: 
         });
 
     let refused = Arc::new(AtomicU16::new(0));
-    // Seconds since the epoch when the viewer's token expires (0: anonymous, never).
-    let expiry = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // The second (since the epoch) from which the viewer's token is refused; anonymous: never.
+    let expiry = Arc::new(AtomicU64::new(NEVER));
     let init = {
         let (app, admission) = (app.clone(), edge.admission.clone());
         let (refused, expiry) = (refused.clone(), expiry.clone());
@@ -99,7 +105,8 @@ async fn serve(edge: Edge, socket: WebSocket, protocol: WebSocketProtocols, ip: 
                 match identity::viewer_from_init(&app, &payload).await {
                     Ok(viewer) => {
                         if let Some(actor) = viewer.actor() {
-                            expiry.store(actor.expires_at, Ordering::SeqCst);
+                            let from = app.keys.refused_from(actor.expires_at);
+                            expiry.store(from, Ordering::SeqCst);
                         }
                         let mut data = Data::default();
                         data.insert(Arc::new(Loaders::new(&app, &viewer)));
@@ -142,32 +149,93 @@ async fn serve(edge: Edge, socket: WebSocket, protocol: WebSocketProtocols, ip: 
                     }))
                 }
             });
-    futures_util::pin_mut!(messages);
 
-    let shutdown = app.shutdown.clone();
+    pump(
+        messages,
+        &mut sink,
+        &expiry,
+        &app.shutdown,
+        jsonwebtoken::get_current_timestamp,
+    )
+    .await;
+    let _ = sink.close().await;
+}
+
+/// Sends what the connection produces until it ends, the server shuts down, or the token
+/// expires (`expiry`: the second it is refused from, by `now`, the wall clock in seconds).
+async fn pump<K: Sink<Message> + Unpin>(
+    messages: impl Stream<Item = Message>,
+    sink: &mut K,
+    expiry: &AtomicU64,
+    shutdown: &CancellationToken,
+    now: impl Fn() -> u64,
+) {
+    futures_util::pin_mut!(messages);
+    // Armed once `connection_init` has told us the token's expiry.
+    let mut timer: Option<Pin<Box<Sleep>>> = None;
     loop {
-        let expires = expiry.load(Ordering::SeqCst);
-        let until_expiry = async {
-            if expires == 0 {
-                std::future::pending::<()>().await;
-            }
-            let now = jsonwebtoken::get_current_timestamp();
-            tokio::time::sleep(std::time::Duration::from_secs(expires.saturating_sub(now))).await;
-        };
+        let deadline = expiry.load(Ordering::SeqCst);
+        if timer.is_none()
+            && deadline != NEVER
+            && let Some(wait) = until(deadline)
+        {
+            timer = Some(Box::pin(tokio::time::sleep(wait)));
+        }
         // Shutdown first: the socket closes with 1001 and subscriptions are not completed.
-        let next = tokio::select! {
+        let step = tokio::select! {
             biased;
-            _ = shutdown.cancelled() => Some(close(CLOSE_GOING_AWAY, "server shutting down")),
-            msg = messages.next() => msg,
-            _ = until_expiry => Some(close(CLOSE_UNAUTHORIZED, "token expired")),
+            _ = shutdown.cancelled() => Step::Send(close(CLOSE_GOING_AWAY, "server shutting down")),
+            msg = messages.next() => msg.map_or(Step::End, Step::Send),
+            // Reached only while no message is ready: an idle socket closes on time.
+            _ = async {
+                match timer.as_mut() {
+                    Some(t) => t.as_mut().await,
+                    None => std::future::pending().await,
+                }
+            } => Step::Expired,
         };
-        let Some(msg) = next else { break };
+        let msg = match step {
+            Step::End => break,
+            Step::Send(msg) => msg,
+            Step::Expired if now() >= deadline => close(CLOSE_UNAUTHORIZED, "token expired"),
+            // The timer runs on the monotonic clock, the token on the wall clock: if they
+            // disagree, wait again.
+            Step::Expired => {
+                timer = None;
+                continue;
+            }
+        };
+        // Checked before every send, not only by the timer: a replay keeps `messages`
+        // ready, and the biased select would never reach the timer while it streams.
+        let msg = match msg {
+            Message::Close(_) => msg,
+            _ if now() >= expiry.load(Ordering::SeqCst) => {
+                close(CLOSE_UNAUTHORIZED, "token expired")
+            }
+            _ => msg,
+        };
         let closing = matches!(msg, Message::Close(_));
         if sink.send(msg).await.is_err() || closing {
             break;
         }
     }
-    let _ = sink.close().await;
+}
+
+/// `deadline` for a socket whose viewer has no token to expire.
+const NEVER: u64 = u64::MAX;
+
+/// What the socket loop does next.
+enum Step {
+    Send(Message),
+    Expired,
+    End,
+}
+
+/// Time until the wall clock reaches `deadline` (seconds since the epoch), zero if it has;
+/// `None` if the clock cannot reach it (a token that, in effect, never expires).
+fn until(deadline: u64) -> Option<Duration> {
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(deadline))?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
 }
 
 /// Counts the socket as closed however `serve` ends.
@@ -184,4 +252,58 @@ fn close(code: u16, reason: &'static str) -> Message {
         code,
         reason: reason.into(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::sync::atomic::AtomicUsize;
+
+    /// A stream that is always ready (a replay) still stops at the expiry: the clock is read
+    /// before every send, so the sixth message, the first after it, becomes a 4401 close.
+    #[tokio::test]
+    async fn an_always_ready_stream_stops_at_the_expiry() {
+        let deadline = jsonwebtoken::get_current_timestamp() + 3600;
+        let expiry = AtomicU64::new(deadline);
+        let reads = AtomicUsize::new(0);
+        let now = || {
+            if reads.fetch_add(1, Ordering::SeqCst) < 5 {
+                deadline - 1
+            } else {
+                deadline
+            }
+        };
+        let messages = futures_util::stream::repeat_with(|| Message::Text("{}".into())).take(100);
+        let mut sent: Vec<Message> = Vec::new();
+        pump(messages, &mut sent, &expiry, &CancellationToken::new(), now).await;
+        assert_eq!(sent.len(), 6, "{sent:?}");
+        assert!(sent[..5].iter().all(|m| matches!(m, Message::Text(_))));
+        assert!(
+            matches!(&sent[5], Message::Close(Some(f)) if f.code == CLOSE_UNAUTHORIZED),
+            "{:?}",
+            sent[5]
+        );
+    }
+
+    /// Without a token nothing expires, and a closing message ends the loop.
+    #[tokio::test]
+    async fn without_a_token_everything_is_sent_until_the_close() {
+        let expiry = AtomicU64::new(NEVER);
+        let messages = futures_util::stream::iter([
+            Message::Text("a".into()),
+            close(1000, "bye"),
+            Message::Text("never".into()),
+        ]);
+        let mut sent: Vec<Message> = Vec::new();
+        pump(
+            messages,
+            &mut sent,
+            &expiry,
+            &CancellationToken::new(),
+            || u64::MAX - 1,
+        )
+        .await;
+        assert_eq!(sent.len(), 2, "{sent:?}");
+    }
 }
