@@ -130,6 +130,8 @@ export TIER3_DATA_DIR=$WORK/data
 export TIER3_SHUTDOWN_GRACE=${TIER3_SHUTDOWN_GRACE:-5}
 # The per-user budget is 1,000 points a minute by default; the load would hit it.
 export TIER3_RATE_LIMIT=1000000
+# Every subscriber connects from loopback; the per-address socket limit is for real clients.
+export TIER3_MAX_SOCKETS_PER_ADDRESS=0
 export RUST_LOG=${RUST_LOG:-info,sqlx=warn,sea_orm=warn}
 unset TIER3_LOG_FORMAT
 

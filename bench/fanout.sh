@@ -10,6 +10,9 @@ ROLE=${3:-agent}
 DB=${4:-sqlite}
 PORT=${PORT:-18080}
 export JWT_SECRET=${JWT_SECRET:-fanout-bench-secret-0123456789}
+# Every socket comes from loopback, and with ROLE=customer all N are one user who starts N
+# subscriptions: lift the socket limits and the rate limit, which production keeps.
+export TIER3_MAX_SOCKETS_PER_USER=0 TIER3_MAX_SOCKETS_PER_ADDRESS=0 TIER3_RATE_LIMIT=0
 
 ulimit -n "$(ulimit -Hn)"
 cargo build --release --quiet --bin tier3 --example fanout

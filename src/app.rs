@@ -1,5 +1,5 @@
 //! The application's parts: the database, keys, configuration, the event bus, the identity
-//! cache, rate-limit budgets and telemetry. What serves it over HTTP is `crate::http`;
+//! cache, rate-limit budgets, open-socket counts and telemetry. What serves it over HTTP is `crate::http`;
 //! nothing here knows of GraphQL or HTTP.
 
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use crate::{
     db,
     events::EventBus,
     metrics::Metrics,
-    ratelimit::RateLimiter,
+    ratelimit::{OpenSockets, RateLimiter},
 };
 
 /// Everything a request needs; cheap to clone.
@@ -26,6 +26,8 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Every caller's rate-limit budget, shared by every router and socket of the process.
     pub rate: Arc<RateLimiter>,
+    /// Open WebSockets per user and per address, shared like the budgets.
+    pub open_sockets: Arc<OpenSockets>,
     /// Recently provisioned identities (see `http::identity`).
     pub identities: Arc<Identities>,
     /// Cancelled on shutdown; ends long-lived work.
@@ -66,6 +68,7 @@ impl App {
             bus,
             metrics: Arc::new(Metrics::new()),
             rate: Arc::new(RateLimiter::new(&config.rate)),
+            open_sockets: Arc::new(OpenSockets::new(&config.sockets)),
             identities: Arc::default(),
             config: Arc::new(config),
             shutdown,

@@ -154,6 +154,9 @@ pub struct Config {
     pub rate: RateLimits,
 
     #[command(flatten)]
+    pub sockets: SocketLimits,
+
+    #[command(flatten)]
     pub http: HttpOptions,
 }
 
@@ -248,6 +251,61 @@ impl Default for RateLimits {
     }
 }
 
+/// How many WebSockets and subscriptions one client may hold open. Counted in memory, per
+/// server process: behind a load balancer each replica counts its own sockets. A client is
+/// its address as the server sees it (the peer of the TCP connection).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SocketLimits {
+    /// Open WebSockets per signed-in user (0: no limit): a browser's tabs, a phone, a script.
+    #[arg(
+        long,
+        env = "TIER3_MAX_SOCKETS_PER_USER",
+        default_value_t = SocketLimits::PER_USER,
+        global = true
+    )]
+    pub max_sockets_per_user: usize,
+
+    /// Open WebSockets per client address, signed in or not (0: no limit): an office behind
+    /// one NAT. Behind a proxy every socket has the proxy's address: raise it or set 0.
+    #[arg(
+        long,
+        env = "TIER3_MAX_SOCKETS_PER_ADDRESS",
+        default_value_t = SocketLimits::PER_ADDRESS,
+        global = true
+    )]
+    pub max_sockets_per_address: usize,
+
+    /// Operations running at once on one WebSocket (0: no limit): its subscriptions, and
+    /// any query or mutation still being answered.
+    #[arg(
+        long,
+        env = "TIER3_MAX_SUBSCRIPTIONS_PER_SOCKET",
+        default_value_t = SocketLimits::PER_SOCKET,
+        global = true
+    )]
+    pub max_subscriptions_per_socket: usize,
+}
+
+impl SocketLimits {
+    /// Default sockets per user: a browser with a few tabs open, each with its own socket,
+    /// and some to spare.
+    pub const PER_USER: usize = 16;
+    /// Default sockets per address: a few hundred people behind one office NAT.
+    pub const PER_ADDRESS: usize = 500;
+    /// Default operations per socket: a frontend keeps a handful of subscriptions open.
+    pub const PER_SOCKET: usize = 20;
+}
+
+impl Default for SocketLimits {
+    fn default() -> Self {
+        SocketLimits {
+            max_sockets_per_user: SocketLimits::PER_USER,
+            max_sockets_per_address: SocketLimits::PER_ADDRESS,
+            max_subscriptions_per_socket: SocketLimits::PER_SOCKET,
+        }
+    }
+}
+
 /// What the HTTP side exposes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HttpOptions {
@@ -317,6 +375,7 @@ impl Config {
             jwt_leeway_secs: 60,
             limits: Limits::default(),
             rate: RateLimits::default(),
+            sockets: SocketLimits::default(),
             http: HttpOptions::default(),
         }
     }

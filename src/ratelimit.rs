@@ -1,17 +1,18 @@
 //! Rate limits: each caller (a user, or an IP address when anonymous) spends points from a
-//! budget that refills every window, like GitHub's GraphQL API. In memory, per process: behind
-//! a load balancer each replica enforces its own budget.
+//! budget that refills every window, like GitHub's GraphQL API; and open WebSockets are
+//! counted per user and per address against their limits. In memory, per process: behind a
+//! load balancer each replica enforces its own budgets and counts its own sockets.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, hash_map::Entry},
     net::IpAddr,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime},
 };
 
 use chrono::{DateTime, Utc};
 
-use crate::config::RateLimits;
+use crate::config::{RateLimits, SocketLimits};
 
 /// Who is spending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,9 +125,121 @@ impl RateLimiter {
     }
 }
 
+/// Open WebSockets per signed-in user and per client address, against their limits.
+#[derive(Debug)]
+pub struct OpenSockets {
+    per_user: usize,
+    per_address: usize,
+    open: Mutex<HashMap<Caller, usize>>,
+}
+
+/// One socket counted against its user's or its address's limit, until it is dropped: a
+/// socket ending in any way (closed by either side, an error, a panic) frees its slot.
+#[derive(Debug)]
+pub struct SocketSlot {
+    sockets: Arc<OpenSockets>,
+    caller: Caller,
+}
+
+/// A socket refused: its user or address already has `max` open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManySockets {
+    pub max: usize,
+}
+
+impl OpenSockets {
+    pub fn new(limits: &SocketLimits) -> Self {
+        OpenSockets {
+            per_user: limits.max_sockets_per_user,
+            per_address: limits.max_sockets_per_address,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one more socket for `caller` (a user, or an address), unless it already has
+    /// its limit open. `Ok(None)` when that kind of caller is unlimited: nothing is counted.
+    pub fn open(self: &Arc<Self>, caller: Caller) -> Result<Option<SocketSlot>, TooManySockets> {
+        let max = match caller {
+            Caller::User(_) => self.per_user,
+            Caller::Ip(_) => self.per_address,
+        };
+        if max == 0 {
+            return Ok(None);
+        }
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(caller).or_insert(0);
+        if *count >= max {
+            return Err(TooManySockets { max });
+        }
+        *count += 1;
+        Ok(Some(SocketSlot {
+            sockets: self.clone(),
+            caller,
+        }))
+    }
+
+    /// Sockets counted for `caller` now.
+    pub fn count(&self, caller: Caller) -> usize {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.get(&caller).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = self.sockets.open.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget callers with nothing open, so the map holds only open sockets' callers.
+        if let Entry::Occupied(mut entry) = open.entry(self.caller) {
+            *entry.get_mut() -= 1;
+            if *entry.get() == 0 {
+                entry.remove();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sockets(per_user: usize, per_address: usize) -> Arc<OpenSockets> {
+        Arc::new(OpenSockets::new(&SocketLimits {
+            max_sockets_per_user: per_user,
+            max_sockets_per_address: per_address,
+            ..SocketLimits::default()
+        }))
+    }
+
+    #[test]
+    fn sockets_are_counted_until_their_slots_drop() {
+        let open = sockets(2, 3);
+        let me = Caller::User(1);
+        let a = open.open(me).unwrap().unwrap();
+        let b = open.open(me).unwrap().unwrap();
+        assert_eq!(open.open(me).unwrap_err(), TooManySockets { max: 2 });
+        // The refusal counted nothing; another user and an address have their own limits.
+        assert_eq!(open.count(me), 2);
+        assert!(open.open(Caller::User(2)).unwrap().is_some());
+        let here = Caller::Ip("10.0.0.1".parse().unwrap());
+        let held: Vec<_> = (0..3).map(|_| open.open(here).unwrap()).collect();
+        assert_eq!(open.open(here).unwrap_err(), TooManySockets { max: 3 });
+        drop(a);
+        assert_eq!(open.count(me), 1);
+        let c = open.open(me).unwrap();
+        drop((b, c, held));
+        assert_eq!((open.count(me), open.count(here)), (0, 0));
+        assert!(open.open.lock().unwrap().get(&me).is_none());
+    }
+
+    #[test]
+    fn zero_sockets_means_unlimited_and_uncounted() {
+        let open = sockets(0, 0);
+        let slots: Vec<_> = (0..100)
+            .map(|_| open.open(Caller::User(1)).unwrap())
+            .collect();
+        assert!(slots.iter().all(Option::is_none));
+        assert_eq!(open.count(Caller::User(1)), 0);
+    }
 
     fn limiter(users: u32, window_secs: u64) -> RateLimiter {
         RateLimiter::new(&RateLimits {

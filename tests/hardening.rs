@@ -597,3 +597,201 @@ async fn sockets_pass_the_same_admission_as_http() {
     let err = socket_error(&mut ws, "c").await;
     assert_eq!(err["extensions"]["code"], "RATE_LIMITED", "{err}");
 }
+
+/// Reads `next` messages until each of `want` has had one; any other id fails.
+async fn delivered(ws: &mut common::Ws, want: [&str; 2]) {
+    let mut want = want.to_vec();
+    while !want.is_empty() {
+        let (id, _) = ws.next_data().await;
+        assert!(want.contains(&id.as_str()), "unexpected event for {id}");
+        want.retain(|w| *w != id);
+    }
+}
+
+/// How an attempt to open a socket went.
+enum Opened {
+    /// Upgraded and acknowledged.
+    Open(common::Ws),
+    /// Upgraded, then closed with this code and reason instead of an acknowledgement.
+    Closed(u16, String),
+    /// The upgrade itself was refused.
+    Refused(common::Refused),
+}
+
+/// Opens a socket as `user` (or anonymously) and waits for the acknowledgement.
+async fn open_socket(app: &TestApp, user: Option<&common::User>) -> Opened {
+    let init = user.map_or(json!({}), |u| json!({ "token": u.token }));
+    let mut ws = match common::try_connect_ws(app.addr, init).await {
+        Ok(ws) => ws,
+        Err(refused) => return Opened::Refused(refused),
+    };
+    match ws.next_event().await {
+        WsEvent::Next(id, p) if id.is_empty() && p["type"] == "connection_ack" => Opened::Open(ws),
+        WsEvent::Closed(code) => Opened::Closed(code, ws.close_reason.clone().unwrap_or_default()),
+        other => panic!("expected an ack or a close, got {other:?}"),
+    }
+}
+
+/// A socket that must open.
+async fn must_open(app: &TestApp, user: Option<&common::User>) -> common::Ws {
+    match open_socket(app, user).await {
+        Opened::Open(ws) => ws,
+        Opened::Closed(code, reason) => panic!("closed with {code}: {reason}"),
+        Opened::Refused(r) => panic!("upgrade refused: {r:?}"),
+    }
+}
+
+/// Retries for up to 5 s until a socket opens (the server frees a slot just after the
+/// socket that held it is gone).
+async fn opens_soon(app: &TestApp, user: Option<&common::User>) -> common::Ws {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match open_socket(app, user).await {
+            Opened::Open(ws) => return ws,
+            _ if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+            Opened::Closed(code, reason) => panic!("still closed with {code}: {reason}"),
+            Opened::Refused(r) => panic!("still refused: {r:?}"),
+        }
+    }
+}
+
+/// The `N+1`th socket of one user is closed with 4429 at `connection_init`; other users and
+/// anonymous sockets are not counted against them; a socket that ends, cleanly or not,
+/// frees its slot, and a refused one never took one.
+#[tokio::test]
+async fn sockets_per_user_are_limited_and_an_ended_one_frees_its_slot() {
+    let app = TestApp::spawn_with(|c| c.sockets.max_sockets_per_user = 2).await;
+    let (alice, bob) = (app.customer("acme").await, app.customer("acme").await);
+    let first = must_open(&app, Some(&alice)).await;
+    let mut second = must_open(&app, Some(&alice)).await;
+    for _ in 0..2 {
+        match open_socket(&app, Some(&alice)).await {
+            Opened::Closed(code, reason) => {
+                assert_eq!(code, 4429, "{reason}");
+                assert_eq!(
+                    reason,
+                    "number of WebSockets open for this user is 3 but the limit is 2"
+                );
+            }
+            _ => panic!("a third socket of one user must be refused"),
+        }
+    }
+    let mut bobs = must_open(&app, Some(&bob)).await;
+    let _anonymous = must_open(&app, None).await;
+    // Her open sockets, and his, work as before.
+    for (ws, user) in [(&mut second, &alice), (&mut bobs, &bob)] {
+        ws.subscribe("me", "{ viewer { id } }", json!({})).await;
+        let (_, data) = ws.next_data().await;
+        assert_eq!(data["viewer"]["id"], user.id.as_str());
+    }
+
+    // A clean close frees one slot: one more opens, the next is refused again.
+    first.close().await;
+    let third = opens_soon(&app, Some(&alice)).await;
+    assert!(matches!(
+        open_socket(&app, Some(&alice)).await,
+        Opened::Closed(4429, _)
+    ));
+    // So does a connection that just goes away, without a close frame.
+    drop(second);
+    let _fourth = opens_soon(&app, Some(&alice)).await;
+    drop(third);
+    let metrics = app.metrics_text().await;
+    assert!(
+        metrics.contains("tier3_limit_refusals_total{limit=\"sockets_per_user\"} 3"),
+        "{metrics}"
+    );
+}
+
+/// Sockets from one address beyond the limit are refused at the upgrade, with HTTP 429, a
+/// `Retry-After` and a `RATE_LIMITED` body; signed in or not, every socket counts; one that
+/// ends frees its slot, and plain HTTP from the address is unaffected.
+#[tokio::test]
+async fn sockets_per_address_are_refused_at_the_upgrade() {
+    let app = TestApp::spawn_with(|c| c.sockets.max_sockets_per_address = 3).await;
+    let (alice, bob) = (app.customer("acme").await, app.agent().await);
+    let a = must_open(&app, Some(&alice)).await;
+    let _b = must_open(&app, Some(&bob)).await;
+    let _anonymous = must_open(&app, None).await;
+    for user in [None, Some(&alice)] {
+        let refused = match open_socket(&app, user).await {
+            Opened::Refused(r) => r,
+            _ => panic!("a fourth socket from 127.0.0.1 must be refused"),
+        };
+        assert_eq!(refused.status, 429, "{refused:?}");
+        assert_eq!(refused.headers["retry-after"], "10");
+        let err = &refused.body["errors"][0];
+        assert_eq!(err["extensions"]["code"], "RATE_LIMITED", "{err}");
+        assert_eq!(err["extensions"]["limit"], "sockets_per_address", "{err}");
+        assert_eq!(err["extensions"]["max"], 3, "{err}");
+        assert_eq!(
+            err["message"],
+            "number of WebSockets open from this address is 4 but the limit is 3"
+        );
+    }
+    still_healthy(&app, &bob.token).await;
+
+    a.close().await;
+    let _again = opens_soon(&app, None).await;
+    assert!(matches!(
+        open_socket(&app, None).await,
+        Opened::Refused(r) if r.status == 429
+    ));
+}
+
+/// One subscription over the per-socket limit gets an `error` of its own (`RATE_LIMITED`)
+/// while the socket stays open and its other subscriptions keep delivering; a completed
+/// subscription, or an answered query, frees its slot.
+#[tokio::test]
+async fn subscriptions_per_socket_are_limited_and_a_completed_one_frees_its_slot() {
+    let app = TestApp::spawn_with(|c| c.sockets.max_subscriptions_per_socket = 2).await;
+    let alice = app.customer("acme").await;
+    let agent = app.agent().await;
+    let ticket = app.create_ticket(&alice, "watched").await;
+    let status = "subscription { ticketStatusChanged { toStatus } }";
+    let updates = "subscription { ticketUpdates { kind } }";
+    let mut ws = app.ws(Some(&agent)).await;
+    ws.subscribe("a", status, json!({})).await;
+    ws.subscribe("b", updates, json!({})).await;
+    ws.subscribe("c", status, json!({})).await;
+    let refused = |ws_event: WsEvent, id: &str| match ws_event {
+        WsEvent::Error(got, payload) if got == id => {
+            let err = &payload[0];
+            assert_eq!(err["extensions"]["code"], "RATE_LIMITED", "{payload}");
+            assert_eq!(err["extensions"]["limit"], "subscriptions", "{payload}");
+            assert_eq!(err["extensions"]["max"], 2, "{payload}");
+            assert_eq!(
+                err["message"],
+                "number of subscriptions open on this WebSocket is 3 but the limit is 2"
+            );
+        }
+        other => panic!("expected an error for {id}, got {other:?}"),
+    };
+    refused(ws.next_event().await, "c");
+    app.wait_subscribers(2).await;
+
+    // Both running subscriptions deliver; the refused one never does.
+    app.set_status(&agent, &ticket, "OPEN").await;
+    delivered(&mut ws, ["a", "b"]).await;
+
+    // Completing one frees its slot: a new one runs, one more is refused.
+    ws.stop("a").await;
+    assert!(matches!(ws.next_event().await, WsEvent::Complete(id) if id == "a"));
+    ws.subscribe("d", status, json!({})).await;
+    ws.subscribe("e", status, json!({})).await;
+    refused(ws.next_event().await, "e");
+    app.wait_subscribers(2).await;
+    app.set_status(&agent, &ticket, "PENDING").await;
+    delivered(&mut ws, ["b", "d"]).await;
+
+    // A query takes a slot while it runs and frees it when answered.
+    ws.stop("d").await;
+    assert!(matches!(ws.next_event().await, WsEvent::Complete(id) if id == "d"));
+    ws.subscribe("q", "{ __typename }", json!({})).await;
+    let (id, data) = ws.next_data().await;
+    assert_eq!((id.as_str(), &data["__typename"]), ("q", &json!("Query")));
+    assert!(matches!(ws.next_event().await, WsEvent::Complete(id) if id == "q"));
+    ws.subscribe("f", status, json!({})).await;
+    ws.subscribe("g", status, json!({})).await;
+    refused(ws.next_event().await, "g");
+}

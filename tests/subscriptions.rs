@@ -262,7 +262,8 @@ async fn a_bad_token_closes_the_socket_with_4401() {
 async fn an_expiring_token_ends_the_connection() {
     let app = TestApp::spawn().await;
     let mut claims = TestApp::claims("short-lived", "agent", None);
-    claims.exp = jsonwebtoken::get_current_timestamp() + 2;
+    // Refused (over HTTP too) once the leeway after `exp` is over: in about 2 s.
+    claims.exp = jsonwebtoken::get_current_timestamp() + 2 - app.app.config.jwt_leeway_secs;
     let token = app.sign(&claims);
     let mut ws = app
         .ws_raw(json!({ "Authorization": format!("Bearer {token}") }))
@@ -274,6 +275,133 @@ async fn an_expiring_token_ends_the_connection() {
         WsEvent::Closed(code) => assert_eq!(code, 4401),
         other => panic!("{other:?}"),
     }
+}
+
+/// Seconds since the epoch, with the fraction, by the wall clock tokens are checked with.
+fn wall_clock() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// While events stream, the socket still ends when its token does: the expiry is checked
+/// before every message sent, at the instant HTTP starts refusing the same token (`exp`
+/// plus the leeway), and nothing is sent after it.
+#[tokio::test]
+async fn an_expired_token_receives_nothing_while_events_stream() {
+    let app = TestApp::spawn().await;
+    let alice = app.customer("acme").await;
+    let agent = app.agent().await;
+    let ticket = app.create_ticket(&alice, "busy ticket").await;
+
+    let mut claims = TestApp::claims(&alice.sub, "customer", Some("acme"));
+    claims.exp = jsonwebtoken::get_current_timestamp() + 2 - app.app.config.jwt_leeway_secs;
+    let token = app.sign(&claims);
+    // The first second jsonwebtoken refuses the token in: `exp < now - leeway`.
+    let refused_from = (claims.exp + app.app.config.jwt_leeway_secs + 1) as f64;
+    let mut ws = app.ws_raw(json!({ "token": token })).await;
+    ws.ack().await;
+    ws.subscribe(
+        "u",
+        "subscription { ticketUpdates { kind createdAt } }",
+        json!({}),
+    )
+    .await;
+    app.wait_subscribers(1).await;
+
+    // Public comments on her ticket every 50 ms for 4 s: through the expiry and past it.
+    let producer = {
+        let (client, url, token, ticket) = (
+            app.client.clone(),
+            app.url("/graphql"),
+            agent.token.clone(),
+            ticket.clone(),
+        );
+        tokio::spawn(async move {
+            let mut last_created = 0.0;
+            for i in 0..80 {
+                let body = json!({ "query": ADD_COMMENT, "variables": { "i": {
+                    "ticketId": ticket, "body": format!("update {i}"), "public": true } } });
+                let res: Value = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("post")
+                    .json()
+                    .await
+                    .expect("json");
+                assert!(res["errors"].is_null(), "{res}");
+                last_created = wall_clock();
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            last_created
+        })
+    };
+
+    let mut arrivals = Vec::new();
+    let (code, closed_at) = loop {
+        match ws.next_event().await {
+            WsEvent::Next(_, payload) => {
+                let at = wall_clock();
+                let created = chrono::DateTime::parse_from_rfc3339(
+                    payload["data"]["ticketUpdates"]["createdAt"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{payload}")),
+                )
+                .expect("createdAt");
+                arrivals.push((at, created.timestamp_millis() as f64 / 1000.0));
+            }
+            WsEvent::Closed(code) => break (code, wall_clock()),
+            other => panic!("expected next or a close, got {other:?}"),
+        }
+    };
+    assert_eq!(code, 4401, "closed with {code}");
+    // Nothing after the close frame: the stream just ends.
+    assert!(matches!(ws.next_event().await, WsEvent::Closed(_)));
+    let last_created = producer.await.expect("producer");
+
+    assert!(
+        arrivals.len() >= 10,
+        "only {} events before expiry",
+        arrivals.len()
+    );
+    for (at, created) in &arrivals {
+        // An event committed after the expiry was sent after it; an arrival may trail the
+        // send by the loopback hop and this process's scheduling.
+        assert!(
+            *created < refused_from,
+            "event of {created} sent after {refused_from}"
+        );
+        assert!(
+            *at < refused_from + 0.25,
+            "event arrived at {at}, refused from {refused_from}"
+        );
+    }
+    // Closed when the token became invalid: not before, and promptly after.
+    assert!(
+        closed_at >= refused_from,
+        "closed at {closed_at}, before {refused_from}"
+    );
+    assert!(
+        closed_at < refused_from + 1.0,
+        "closed at {closed_at}, refused from {refused_from}"
+    );
+    // Events went on after the close: they were withheld, not absent.
+    assert!(
+        last_created > closed_at + 0.5,
+        "the producer stopped at {last_created}"
+    );
+    // And HTTP refuses the same token now.
+    let (status, body) = app
+        .post(
+            Some(&app.sign(&claims)),
+            json!({ "query": "{ viewer { id } }" }),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::UNAUTHORIZED, "{body}");
 }
 
 /// Disconnect, change things, reconnect with the last cursor: every missed event arrives

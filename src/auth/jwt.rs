@@ -177,6 +177,13 @@ impl Keys {
             })
     }
 
+    /// The first second (since the epoch) at which [`Keys::verify`] refuses a token expiring
+    /// at `exp`: jsonwebtoken 11 refuses once `exp < now - leeway`, in whole seconds. A
+    /// socket ends at this instant, when HTTP starts answering 401 to the same token.
+    pub fn refused_from(&self, exp: u64) -> u64 {
+        exp.saturating_add(self.base.leeway).saturating_add(1)
+    }
+
     /// Signs claims with the configured key (development tokens and tests).
     pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
         let key = self.encoding.as_ref().context(
@@ -495,6 +502,29 @@ mod tests {
         assert_eq!(keys.verify(&token).unwrap().sub, "u1");
         let expired = keys.sign(&claims(now() - 3600)).unwrap();
         assert_eq!(keys.verify(&expired).unwrap_err().code(), "UNAUTHENTICATED");
+    }
+
+    #[test]
+    fn refused_from_is_where_verify_starts_refusing() {
+        let mut config = Config::for_database("sqlite::memory:", "0123456789abcdef0123");
+        config.jwt_leeway_secs = 5;
+        let keys = Keys::from_config(&config).unwrap();
+        assert_eq!(keys.refused_from(1_000), 1_006);
+        assert_eq!(keys.refused_from(u64::MAX), u64::MAX);
+        // At the boundary, on both sides; a second ticking over mid-check is tried again.
+        loop {
+            let at = now();
+            let last = keys.sign(&claims(at - 5)).unwrap();
+            let first = keys.sign(&claims(at - 6)).unwrap();
+            let (accepted, refused) = (keys.verify(&last).is_ok(), keys.verify(&first).is_err());
+            if now() != at {
+                continue;
+            }
+            assert_eq!(keys.refused_from(at - 5), at + 1);
+            assert_eq!(keys.refused_from(at - 6), at);
+            assert!(accepted && refused);
+            break;
+        }
     }
 
     #[test]

@@ -42,7 +42,7 @@ use tier3::{
 pub use {
     expect::*,
     ids::*,
-    ws::{Ws, WsEvent, connect_ws},
+    ws::{Refused, Ws, WsEvent, connect_ws, try_connect_ws},
 };
 
 /// The HS256 secret every test application verifies with.

@@ -11,6 +11,16 @@ pub struct Ws {
     socket: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
+    /// The reason of the server's close frame, once one has arrived.
+    pub close_reason: Option<String>,
+}
+
+/// An upgrade the server refused: its HTTP status, headers and body.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
 }
 
 /// How a WebSocket session ended or what it produced next.
@@ -47,7 +57,12 @@ impl TestApp {
 
 /// Opens `/graphql/ws` on any server and sends `connection_init` with this payload.
 pub async fn connect_ws(addr: SocketAddr, init: Value) -> Ws {
-    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    try_connect_ws(addr, init).await.expect("ws connect")
+}
+
+/// Opens `/graphql/ws` and sends `connection_init`, or says how the upgrade was refused.
+pub async fn try_connect_ws(addr: SocketAddr, init: Value) -> Result<Ws, Refused> {
+    use tokio_tungstenite::tungstenite::{Error, client::IntoClientRequest as _};
     let mut req = format!("ws://{addr}/graphql/ws")
         .into_client_request()
         .unwrap();
@@ -55,13 +70,34 @@ pub async fn connect_ws(addr: SocketAddr, init: Value) -> Ws {
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().unwrap(),
     );
-    let (socket, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("ws connect");
-    let mut ws = Ws { socket };
+    let socket = match tokio_tungstenite::connect_async(req).await {
+        Ok((socket, _)) => socket,
+        Err(Error::Http(resp)) => {
+            let mut headers = reqwest::header::HeaderMap::new();
+            for (name, value) in resp.headers() {
+                if let (Ok(name), Ok(value)) = (
+                    reqwest::header::HeaderName::from_bytes(name.as_str().as_bytes()),
+                    reqwest::header::HeaderValue::from_bytes(value.as_bytes()),
+                ) {
+                    headers.insert(name, value);
+                }
+            }
+            let body = resp.body().as_deref().unwrap_or_default();
+            return Err(Refused {
+                status: resp.status().as_u16(),
+                headers,
+                body: serde_json::from_slice(body).unwrap_or(Value::Null),
+            });
+        }
+        Err(err) => panic!("ws connect: {err}"),
+    };
+    let mut ws = Ws {
+        socket,
+        close_reason: None,
+    };
     ws.send(json!({ "type": "connection_init", "payload": init }))
         .await;
-    ws
+    Ok(ws)
 }
 
 impl Ws {
@@ -93,6 +129,15 @@ impl Ws {
         .await;
     }
 
+    /// Closes the socket from the client's side (a normal close) and waits for the server's
+    /// answer, so the server has seen the close when this returns.
+    pub async fn close(mut self) {
+        use futures_util::StreamExt as _;
+        let _ = self.socket.close(None).await;
+        let wait = async { while let Some(Ok(_)) = self.socket.next().await {} };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), wait).await;
+    }
+
     /// Stops a subscription.
     pub async fn stop(&mut self, id: &str) {
         self.send(json!({ "id": id, "type": "complete" })).await;
@@ -119,6 +164,7 @@ impl Ws {
             let text = match msg {
                 None | Some(Err(_)) => return WsEvent::Closed(1006),
                 Some(Ok(Message::Close(frame))) => {
+                    self.close_reason = frame.as_ref().map(|f| f.reason.to_string());
                     return WsEvent::Closed(frame.map(|f| u16::from(f.code)).unwrap_or(1005));
                 }
                 Some(Ok(Message::Text(t))) => t.to_string(),

@@ -44,6 +44,12 @@ pub enum Limit {
     Body,
     /// A connection's page size.
     First,
+    /// WebSockets one signed-in user has open.
+    SocketsPerUser,
+    /// WebSockets open from one client address.
+    SocketsPerAddress,
+    /// Operations running at once on one WebSocket.
+    Subscriptions,
 }
 
 impl Limit {
@@ -59,6 +65,9 @@ impl Limit {
             Limit::Batch => "batch",
             Limit::Body => "body",
             Limit::First => "first",
+            Limit::SocketsPerUser => "sockets_per_user",
+            Limit::SocketsPerAddress => "sockets_per_address",
+            Limit::Subscriptions => "subscriptions",
         }
     }
 
@@ -74,6 +83,9 @@ impl Limit {
             Limit::Batch => "number of operations in the batch",
             Limit::Body => "request body size in bytes",
             Limit::First => "`first`",
+            Limit::SocketsPerUser => "number of WebSockets open for this user",
+            Limit::SocketsPerAddress => "number of WebSockets open from this address",
+            Limit::Subscriptions => "number of subscriptions open on this WebSocket",
         }
     }
 }
