@@ -22,10 +22,10 @@ Subscribers, by design: the first `max(1, min(2, N // 5))` start live (`after: n
 are checked against the events from the first one they received on; the others start at
 staggered times during the first half of the run with `after` = the cursor of event 0, so
 they replay the whole log and then go live while writes continue, and are checked against
-every ticket event. On every reconnect/resubscribe a subscriber passes the highest cursor it
-has received (ids are delivered in order, except that an event whose id was taken by a
-transaction that committed late is delivered late; passing that lower cursor would ask for
-a replay of everything after it).
+every ticket event. On every reconnect/resubscribe a subscriber passes the last cursor it
+has received: events arrive in log order, (writing transaction, id), so the last is the
+highest position, and ids alone may arrive out of order (a transaction that took an id
+early and committed late is delivered late, after higher ids).
 
 Exchange classification (HTTP, one request per fresh TCP connection, no keep-alive, so a
 dropped connection can only mean the server closed one it had accepted):
@@ -108,7 +108,17 @@ def b64id(gid: str) -> tuple[str, int] | None:
 
 
 def cursor_of(n: int) -> str:
-    return base64.b64encode(f"cursor:{n}".encode()).decode()
+    """The start of the log (n = 0) as an event cursor."""
+    return base64.b64encode(f"event:0:{n}".encode()).decode()
+
+
+def position_of(cursor: str) -> tuple[int, int] | None:
+    """(transaction, id) of a `TicketEvent.cursor`."""
+    try:
+        kind, tx, num = base64.b64decode(cursor).decode().split(":")
+        return (int(tx), int(num)) if kind == "event" else None
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def leaks(msg: str) -> bool:
@@ -560,8 +570,8 @@ class Run:
                     async def subscribe() -> None:
                         nonlocal op_id
                         op_id += 1
-                        if sub["max_id"] is not None:
-                            after = cursor_of(sub["max_id"])
+                        if sub.get("last_cursor") is not None:
+                            after = sub["last_cursor"]
                         else:
                             after = None if sub["live_only"] else cursor_of(0)
                         sub["subscribes"] += 1
@@ -607,11 +617,15 @@ class Run:
                                     sub["protocol_failures"].append(f"subscription error: {json.dumps(e)[:300]}")
                             ev = (payload.get("data") or {}).get("ticketUpdates")
                             if ev:
-                                got = b64id(ev["cursor"])
-                                if not got or got[0] != "cursor":
+                                pos = position_of(ev["cursor"])
+                                if not pos:
                                     sub["protocol_failures"].append(f"undecodable cursor {ev['cursor']}")
                                     continue
-                                n = got[1]
+                                n = pos[1]
+                                if sub.get("max_pos") is not None and pos < sub["max_pos"]:
+                                    sub["out_of_order"] += 1
+                                sub["max_pos"] = pos if sub.get("max_pos") is None else max(sub["max_pos"], pos)
+                                sub["last_cursor"] = ev["cursor"]
                                 if n in sub["seen"]:
                                     sub["duplicates"] += 1
                                 else:
@@ -620,8 +634,6 @@ class Run:
                                 sub["times"].append(round(self.clock.now(), 3))
                                 if sub["first_id"] is None:
                                     sub["first_id"] = n
-                                if sub["max_id"] is not None and n < sub["max_id"]:
-                                    sub["out_of_order"] += 1
                                 sub["max_id"] = n if sub["max_id"] is None else max(sub["max_id"], n)
                         elif typ == "error":
                             if msg.get("id") != str(op_id):
@@ -1009,7 +1021,7 @@ class Run:
             ("  missing", f"{e['missing']}  {dict(causes) if causes else ''}"),
             ("  duplicates", e["duplicates"]),
             ("  not in database", e["phantom"]),
-            ("  delivered out of id order", sum(p["out_of_order"] for p in per)),
+            ("  delivered out of log order", sum(p["out_of_order"] for p in per)),
             ("  reconnects / client drops", f"{sum(max(0, p['connects'] - 1) for p in per)} / "
                                             f"{sum(p['client_drops'] for p in per)}"),
         ]
