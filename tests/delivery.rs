@@ -328,8 +328,9 @@ async fn a_subscriber_resuming_on_another_replica_after_sigkill_has_every_event_
     while let Ok(WsEvent::Next(_, d)) =
         tokio::time::timeout(Duration::from_secs(2), ws.next_event()).await
     {
+        let cursor = d["data"]["ticketUpdates"]["cursor"].as_str();
         received.push(event_position(
-            d["ticketUpdates"]["cursor"].as_str().unwrap(),
+            cursor.unwrap_or_else(|| panic!("not an event: {d}")),
         ));
     }
 
