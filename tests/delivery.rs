@@ -10,12 +10,11 @@
 mod common;
 
 use std::{
-    process::Stdio,
     sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
-use common::{SECRET, TestApp, User, Ws, WsEvent, data, event_cursor, event_position, log_after};
+use common::{TestApp, User, Ws, WsEvent, data, event_cursor, event_position, log_after};
 use sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, TransactionTrait,
 };
@@ -245,38 +244,10 @@ async fn a_subscriber_resuming_on_another_replica_after_sigkill_has_every_event_
     let start = survivor.latest_position().await;
 
     // The victim: the real binary on the same database.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let mut victim = tokio::process::Command::new(env!("CARGO_BIN_EXE_tier3"))
-        .arg("serve")
-        .env("TIER3_BIND", format!("127.0.0.1:{port}"))
-        .env("TIER3_DATA_DIR", dir.path())
-        .env(
-            "DATABASE_URL",
-            survivor.app.config.database_url.clone().unwrap(),
-        )
-        .env("JWT_SECRET", SECRET)
-        .env("TIER3_RATE_LIMIT", "1000000")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let victim_addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let up = common::eventually(30, || async {
-        survivor
-            .client
-            .get(format!("http://{victim_addr}/healthz"))
-            .send()
-            .await
-            .is_ok()
-    })
-    .await;
-    assert!(up, "the victim replica started");
+    let db_url = survivor.app.config.database_url.clone().unwrap();
+    let mut victim =
+        common::Process::start(&[("DATABASE_URL", &db_url), ("TIER3_RATE_LIMIT", "1000000")]).await;
+    let victim_addr = victim.addr;
 
     let mut ws = common::connect_ws(victim_addr, json!({ "token": agent.token })).await;
     ws.ack().await;
@@ -318,12 +289,8 @@ async fn a_subscriber_resuming_on_another_replica_after_sigkill_has_every_event_
 
     // Mid-stream: some events in, then the victim dies without a word.
     let mut received = positions(&mut ws, 30, Duration::from_secs(20)).await;
-    let killed = std::process::Command::new("kill")
-        .args(["-KILL", &victim.id().unwrap().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let _ = victim.wait().await;
+    victim.signal("KILL");
+    let _ = victim.child.wait().await;
     // Whatever was in flight before the socket dropped still counts.
     while let Ok(WsEvent::Next(_, d)) =
         tokio::time::timeout(Duration::from_secs(2), ws.next_event()).await

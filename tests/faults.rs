@@ -4,7 +4,6 @@ mod common;
 
 use std::{
     net::SocketAddr,
-    process::Stdio,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -212,33 +211,14 @@ async fn sigterm_drains_requests_closes_sockets_and_exits_in_time() {
     ) {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tier3"))
-        .arg("serve")
-        .env("TIER3_BIND", format!("127.0.0.1:{port}"))
-        .env("TIER3_DATA_DIR", dir.path())
-        .env("JWT_SECRET", SECRET)
-        .env_remove("DATABASE_URL")
-        .env("TIER3_SHUTDOWN_GRACE", "5")
+    let mut server = common::Process::start(&[
+        ("TIER3_SHUTDOWN_GRACE", "5"),
         // Every DataLoader batch waits 1.5 s: a request that is reliably in flight.
-        .env("TIER3_LOADER_DELAY_MS", "1500")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let up = eventually(30, || async {
-        client.get(format!("{base}/healthz")).send().await.is_ok()
-    })
+        ("TIER3_LOADER_DELAY_MS", "1500"),
+    ])
     .await;
-    assert!(up, "the server started");
+    let (addr, base) = (server.addr, format!("http://{}", server.addr));
+    let client = reqwest::Client::new();
 
     let keys =
         tier3::auth::Keys::from_config(&tier3::Config::for_database("sqlite::memory:", SECRET))
@@ -257,7 +237,6 @@ async fn sigterm_drains_requests_closes_sockets_and_exits_in_time() {
                 .await
         })
     };
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut ws = common::connect_ws(addr, json!({ "token": agent })).await;
     ws.ack().await;
     ws.subscribe("1", "subscription { ticketUpdates { cursor } }", json!({}))
@@ -265,12 +244,7 @@ async fn sigterm_drains_requests_closes_sockets_and_exits_in_time() {
     tokio::time::sleep(Duration::from_millis(400)).await;
 
     let started = Instant::now();
-    let pid = child.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    server.signal("TERM");
 
     // The socket is closed with 1001 "going away".
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -291,7 +265,7 @@ async fn sigterm_drains_requests_closes_sockets_and_exits_in_time() {
     assert!(body["errors"].is_null(), "{body}");
     assert!(body["data"]["viewer"].is_object());
 
-    let status = tokio::time::timeout(Duration::from_secs(8), child.wait())
+    let status = tokio::time::timeout(Duration::from_secs(8), server.child.wait())
         .await
         .expect("exited within the grace period")
         .unwrap();

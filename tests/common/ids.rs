@@ -32,14 +32,6 @@ pub fn cursor(id: i64) -> String {
     STANDARD.encode(format!("cursor:{id}"))
 }
 
-/// The row id a cursor points at; panics on anything but a cursor.
-pub fn cursor_row(cursor: &str) -> i64 {
-    let raw = String::from_utf8(STANDARD.decode(cursor).expect("base64 cursor")).expect("utf-8");
-    raw.strip_prefix("cursor:")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("not a cursor: {raw}"))
-}
-
 /// The `TicketEvent.cursor` of a (transaction, row) position in the event log.
 pub fn event_cursor((tx, id): (i64, i64)) -> String {
     STANDARD.encode(format!("event:{tx}:{id}"))

@@ -137,6 +137,70 @@ pub async fn log_after(db: &DatabaseConnection, after: (i64, i64)) -> Vec<(i64, 
         .collect()
 }
 
+/// The real `tier3 serve` binary as a child process on a free loopback port, with a data
+/// directory of its own and the test secret; `env` adds or overrides variables (an empty
+/// value removes one). Killed when dropped.
+pub struct Process {
+    pub child: tokio::process::Child,
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Process {
+    /// Starts it and waits (up to 30 s) until `/healthz` answers.
+    pub async fn start(env: &[(&str, &str)]) -> Process {
+        let dir = tempfile::tempdir().unwrap();
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_tier3"));
+        cmd.arg("serve")
+            .env("TIER3_BIND", format!("127.0.0.1:{port}"))
+            .env("TIER3_DATA_DIR", dir.path())
+            .env("JWT_SECRET", SECRET)
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true);
+        for (key, value) in env {
+            if value.is_empty() {
+                cmd.env_remove(key);
+            } else {
+                cmd.env(key, value);
+            }
+        }
+        let child = cmd.spawn().unwrap();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let client = reqwest::Client::new();
+        let up = eventually(30, || async {
+            client
+                .get(format!("http://{addr}/healthz"))
+                .send()
+                .await
+                .is_ok()
+        })
+        .await;
+        assert!(up, "the server process started");
+        Process {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    /// Sends it a signal by name (`"TERM"`, `"KILL"`).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("still running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args([format!("-{name}"), pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{name}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // A database per test.
 
