@@ -687,7 +687,7 @@ async fn a_late_commit_is_delivered_in_order_and_a_rollback_does_not_stall_on_po
     }
 }
 
-/// Many writers at once: a subscriber gets every ticket event of the log, once, in id order.
+/// Many writers at once: a subscriber gets every ticket event of the log, once, in log order.
 #[tokio::test]
 async fn concurrent_writers_lose_no_event_and_keep_log_order() {
     let app = TestApp::spawn_with(|c| c.db_pool = 16).await;
