@@ -158,6 +158,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub http: HttpOptions,
+
+    #[command(flatten)]
+    pub notify: NotifyOptions,
 }
 
 /// What one GraphQL request may ask for. Checked on the parsed document before validation,
@@ -350,6 +353,103 @@ impl Default for HttpOptions {
     }
 }
 
+/// Where mail and webhooks go, and how hard delivery tries.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NotifyOptions {
+    /// SMTP server for mail: `smtp://host:port` (plain), `smtp://user:pass@host:587?tls=starttls`,
+    /// `smtps://host:465` (implicit TLS). Unset: mail is written as `.eml` files under
+    /// `<data dir>/mail/` and nothing is sent.
+    #[arg(long, env = "TIER3_SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<Secret<String>>,
+
+    /// The `From` of every mail.
+    #[arg(
+        long,
+        env = "TIER3_MAIL_FROM",
+        default_value = NotifyOptions::FROM,
+        global = true
+    )]
+    pub mail_from: String,
+
+    /// Base of the links in mail (the frontend's address in production).
+    #[arg(
+        long,
+        env = "TIER3_PUBLIC_URL",
+        default_value = NotifyOptions::PUBLIC_URL,
+        global = true
+    )]
+    pub public_url: String,
+
+    /// PEM file with the private key (RSA or Ed25519) that DKIM-signs mail, when set.
+    #[arg(long, env = "TIER3_DKIM_KEY", global = true, requires = "dkim_selector")]
+    pub dkim_key: Option<PathBuf>,
+
+    /// The DKIM selector published in DNS (`<selector>._domainkey.<domain>`).
+    #[arg(long, env = "TIER3_DKIM_SELECTOR", global = true)]
+    pub dkim_selector: Option<String>,
+
+    /// Let webhook endpoints point at private, loopback and link-local addresses (a lab, or
+    /// an integration inside the same network).
+    #[arg(
+        long,
+        env = "TIER3_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub webhook_allow_private: bool,
+
+    /// Seconds a worker holds the deliveries it claimed before another replica may take
+    /// them over (a crashed replica's claims are retried after this).
+    #[arg(
+        long,
+        env = "TIER3_DELIVERY_LEASE",
+        default_value_t = 120,
+        global = true
+    )]
+    pub delivery_lease_secs: u64,
+
+    /// Multiplies every retry delay (1.0 in production; drills and tests shorten it).
+    #[arg(
+        long,
+        env = "TIER3_DELIVERY_BACKOFF_SCALE",
+        default_value_t = 1.0,
+        global = true
+    )]
+    pub delivery_backoff_scale: f64,
+
+    /// Turn the delivery workers off in this process (another replica sends).
+    #[arg(
+        long,
+        env = "TIER3_DELIVERY_WORKER",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub delivery_worker: bool,
+}
+
+impl NotifyOptions {
+    pub const FROM: &'static str = "tier3 <no-reply@localhost>";
+    pub const PUBLIC_URL: &'static str = "http://127.0.0.1:8000";
+}
+
+impl Default for NotifyOptions {
+    fn default() -> Self {
+        NotifyOptions {
+            smtp_url: None,
+            mail_from: NotifyOptions::FROM.into(),
+            public_url: NotifyOptions::PUBLIC_URL.into(),
+            dkim_key: None,
+            dkim_selector: None,
+            webhook_allow_private: false,
+            delivery_lease_secs: 120,
+            delivery_backoff_scale: 1.0,
+            delivery_worker: true,
+        }
+    }
+}
+
 impl Config {
     /// A configuration for tests and tools: everything default, the given database and secret.
     pub fn for_database(database_url: impl Into<String>, jwt_secret: impl Into<String>) -> Self {
@@ -377,6 +477,7 @@ impl Config {
             rate: RateLimits::default(),
             sockets: SocketLimits::default(),
             http: HttpOptions::default(),
+            notify: NotifyOptions::default(),
         }
     }
 
@@ -394,6 +495,11 @@ impl Config {
     /// Whether the embedded default (no `DATABASE_URL`) is in use.
     pub fn uses_default_database(&self) -> bool {
         self.database_url.is_none()
+    }
+
+    /// Where mail goes when no SMTP server is configured.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
     }
 
     /// Request timeout as a `Duration`.

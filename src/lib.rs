@@ -9,7 +9,7 @@
 //! | [`graphql`] | the schema: types, roots by area, thin resolvers, loaders |
 //! | [`app`] | the application's parts: database, keys, configuration, bus, identities |
 //! | [`domain`] | the business rules and every query; [`domain::policy`] is the one door to data |
-//! | [`events`], [`metrics`], [`ratelimit`] | the event log and its bus; telemetry; budgets |
+//! | [`events`], [`metrics`], [`ratelimit`], [`outbound`] | the event log and its bus; telemetry; budgets; SMTP and webhook transports |
 //! | [`db`], [`auth`] | connecting and migrating; tokens, viewers, credentials |
 //! | [`config`], [`error`] | settings; errors and their codes |
 //!
@@ -26,6 +26,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod outbound;
 pub mod ratelimit;
 pub mod seed;
 

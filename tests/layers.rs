@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("events", 2),
     ("metrics", 2),
     ("ratelimit", 2),
+    ("outbound", 2),
     ("domain", 3),
     ("app", 4),
     ("graphql", 5),

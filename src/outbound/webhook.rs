@@ -1,0 +1,1 @@
+//! Webhook transport (filled in next).
