@@ -381,7 +381,12 @@ pub struct NotifyOptions {
     pub public_url: String,
 
     /// PEM file with the private key (RSA or Ed25519) that DKIM-signs mail, when set.
-    #[arg(long, env = "TIER3_DKIM_KEY", global = true, requires = "dkim_selector")]
+    #[arg(
+        long,
+        env = "TIER3_DKIM_KEY",
+        global = true,
+        requires = "dkim_selector"
+    )]
     pub dkim_key: Option<PathBuf>,
 
     /// The DKIM selector published in DNS (`<selector>._domainkey.<domain>`).
