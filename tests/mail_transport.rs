@@ -203,7 +203,9 @@ fn decode_words(value: &str) -> String {
         }
         let word = &rest[start + "=?utf-8?b?".len()..];
         let end = word.find("?=").expect("a closed encoded word");
-        let bytes = STANDARD.decode(&word[..end]).expect("base64 in the encoded word");
+        let bytes = STANDARD
+            .decode(&word[..end])
+            .expect("base64 in the encoded word");
         out.push_str(&String::from_utf8(bytes).expect("UTF-8 in the encoded word"));
         rest = &word[end + 2..];
         after_word = true;
