@@ -10,9 +10,11 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     auth::{Identities, Keys},
     config::Config,
+    courier::Courier,
     db,
     events::EventBus,
     metrics::Metrics,
+    outbound::mail::Mailer,
     ratelimit::{OpenSockets, RateLimiter},
 };
 
@@ -45,7 +47,9 @@ impl App {
     }
 
     /// Assembles the app around an existing (migrated) connection and starts its event
-    /// publisher (and, on PostgreSQL, the cross-replica listener). Needs a Tokio runtime.
+    /// publisher (and, on PostgreSQL, the cross-replica listener) and its courier (mail and
+    /// webhooks). Fails on settings that cannot work (an SMTP URL that does not parse).
+    /// Needs a Tokio runtime.
     pub fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<App> {
         let keys = Arc::new(Keys::from_config(&config)?);
         let shutdown = CancellationToken::new();
@@ -62,11 +66,17 @@ impl App {
             tokio::spawn(postgres::hint(db.clone(), bus.clone(), shutdown.clone()));
         }
         tokio::spawn(bus.clone().run_publisher(db.clone(), shutdown.clone()));
+        let metrics = Arc::new(Metrics::new());
+        let mailer = Mailer::from_options(&config.notify, &config.mail_dir())?;
+        if config.notify.delivery_worker {
+            Courier::new(db.clone(), mailer, &config, metrics.clone())
+                .spawn(&bus, shutdown.clone());
+        }
         Ok(App {
             db,
             keys,
             bus,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             rate: Arc::new(RateLimiter::new(&config.rate)),
             open_sockets: Arc::new(OpenSockets::new(&config.sockets)),
             identities: Arc::default(),

@@ -423,7 +423,8 @@ pub struct NotifyOptions {
     )]
     pub delivery_backoff_scale: f64,
 
-    /// Turn the delivery workers off in this process (another replica sends).
+    /// Run the courier (the delivery planner and workers) in this process; `false` when
+    /// other replicas send (and for `tier3 seed`, whose history mails nobody).
     #[arg(
         long,
         env = "TIER3_DELIVERY_WORKER",

@@ -8,6 +8,7 @@
 //! | [`http`], [`seed`] | the edge (routes, admission, sockets, identity); demo and benchmark data |
 //! | [`graphql`] | the schema: types, roots by area, thin resolvers, loaders |
 //! | [`app`] | the application's parts: database, keys, configuration, bus, identities |
+//! | [`courier`] | the delivery planner and workers: mail and webhooks out of the durable queue |
 //! | [`domain`] | the business rules and every query; [`domain::policy`] is the one door to data |
 //! | [`events`], [`metrics`], [`ratelimit`], [`outbound`] | the event log and its bus; telemetry; budgets; SMTP and webhook transports |
 //! | [`db`], [`auth`] | connecting and migrating; tokens, viewers, credentials |
@@ -19,6 +20,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod courier;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -19,6 +19,8 @@ pub struct Metrics {
     refusals: IntCounterVec,
     rate_limited: IntCounterVec,
     websockets: IntGauge,
+    deliveries: IntCounterVec,
+    oldest_pending: IntGauge,
     subscriptions: IntGauge,
     pool_size: IntGauge,
     pool_idle: IntGauge,
@@ -89,6 +91,17 @@ impl Metrics {
             )
             .expect("static metric"),
         );
+        let deliveries = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "deliveries_total",
+                    "Mail and webhook attempts by channel and outcome (sent, retried, failed)",
+                ),
+                &["channel", "outcome"],
+            )
+            .expect("static metric"),
+        );
         let gauge = |name: &str, help: &str| {
             register(&registry, IntGauge::new(name, help).expect("static metric"))
         };
@@ -98,6 +111,11 @@ impl Metrics {
             refusals,
             rate_limited,
             websockets: gauge("websocket_connections", "Open WebSocket connections"),
+            deliveries,
+            oldest_pending: gauge(
+                "delivery_oldest_pending_seconds",
+                "Age of the oldest mail or webhook still waiting to be delivered (0: none)",
+            ),
             subscriptions: gauge("active_subscriptions", "Open subscription streams"),
             pool_size: gauge("db_pool_connections", "Database connections open"),
             pool_idle: gauge("db_pool_idle_connections", "Database connections idle"),
@@ -154,6 +172,16 @@ impl Metrics {
     /// A WebSocket opened (`+1`) or closed (`-1`).
     pub fn websocket(&self, delta: i64) {
         self.websockets.add(delta);
+    }
+
+    /// Counts one delivery attempt's outcome: `sent`, `retried` or `failed`.
+    pub fn delivery(&self, channel: &str, outcome: &str) {
+        self.deliveries.with_label_values(&[channel, outcome]).inc();
+    }
+
+    /// Sets the age of the oldest pending delivery, read by the caller before rendering.
+    pub fn set_oldest_pending(&self, seconds: i64) {
+        self.oldest_pending.set(seconds.max(0));
     }
 
     /// The text exposition, with gauges read now.

@@ -1,5 +1,5 @@
 //! The dependency rule, checked on the source: modules import only modules below them
-//! (`http → graphql → app → domain → events → db/auth → config/error`), the domain and the
+//! (`http → graphql → app → courier → domain → events/outbound → db/auth → config/error`), the domain and the
 //! event log know nothing of GraphQL or HTTP, and no two files of one layer import each other
 //! in a circle. Reads `src/` as text, so a new `use` that breaks the rule fails here first.
 
@@ -20,12 +20,13 @@ const LAYERS: &[(&str, u8)] = &[
     ("ratelimit", 2),
     ("outbound", 2),
     ("domain", 3),
-    ("app", 4),
-    ("graphql", 5),
-    ("http", 6),
-    ("seed", 6),
-    ("cli", 7),
-    ("main", 8),
+    ("courier", 4),
+    ("app", 5),
+    ("graphql", 6),
+    ("http", 7),
+    ("seed", 7),
+    ("cli", 8),
+    ("main", 9),
 ];
 
 /// Crates of the HTTP and GraphQL world, which no layer below `graphql` may name.

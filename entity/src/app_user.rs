@@ -19,6 +19,10 @@ pub struct Model {
     pub org_id: Option<i64>,
     pub email: Option<String>,
     pub name: String,
+    /// Mail when a followed release note is published.
+    pub email_release_notes: bool,
+    /// Mail about the user's tickets (public comments, solved, shipped).
+    pub email_ticket_updates: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     #[sea_orm(belongs_to, from = "org_id", to = "id")]

@@ -474,3 +474,134 @@ mod tests {
         );
     }
 }
+
+/// Where a delivery goes (`delivery.channel`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryChannel {
+    #[sea_orm(string_value = "EMAIL")]
+    Email,
+    #[sea_orm(string_value = "WEBHOOK")]
+    Webhook,
+}
+
+impl DeliveryChannel {
+    /// The stored value, e.g. `"EMAIL"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Email => "EMAIL",
+            Self::Webhook => "WEBHOOK",
+        }
+    }
+}
+
+/// Where a delivery stands (`delivery.status`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (or being attempted under a lease).
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "DELIVERED")]
+    Delivered,
+    /// Given up: retries exhausted, refused for good, or nobody left to send it to.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The stored value, e.g. `"PENDING"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Delivered => "DELIVERED",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+/// What a mail is about, as far as unsubscribing goes (`unsubscribe_token.category`,
+/// `delivery.category`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MailCategory {
+    #[sea_orm(string_value = "RELEASE_NOTES")]
+    ReleaseNotes,
+    #[sea_orm(string_value = "TICKET_UPDATES")]
+    TicketUpdates,
+}
+
+impl MailCategory {
+    /// The stored value, e.g. `"RELEASE_NOTES"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ReleaseNotes => "RELEASE_NOTES",
+            Self::TicketUpdates => "TICKET_UPDATES",
+        }
+    }
+}
+
+/// What a webhook endpoint subscribes to. Stored by name in `webhook_endpoint.events`
+/// (comma-separated), so it is parsed by hand; [`WebhookEventType::wire`] is the `type`
+/// sent in the payload.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, Serialize, Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WebhookEventType {
+    TicketCreated,
+    TicketStatusChanged,
+    CommentAdded,
+    TicketEscalated,
+    EscalationTriaged,
+    EscalationUpdated,
+    ReleaseImminent,
+    ReleaseShipped,
+    ReleaseNotePublished,
+}
+
+impl WebhookEventType {
+    /// The stored name, e.g. `"TICKET_CREATED"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::TicketCreated => "TICKET_CREATED",
+            Self::TicketStatusChanged => "TICKET_STATUS_CHANGED",
+            Self::CommentAdded => "COMMENT_ADDED",
+            Self::TicketEscalated => "TICKET_ESCALATED",
+            Self::EscalationTriaged => "ESCALATION_TRIAGED",
+            Self::EscalationUpdated => "ESCALATION_UPDATED",
+            Self::ReleaseImminent => "RELEASE_IMMINENT",
+            Self::ReleaseShipped => "RELEASE_SHIPPED",
+            Self::ReleaseNotePublished => "RELEASE_NOTE_PUBLISHED",
+        }
+    }
+
+    /// The payload's `type`, e.g. `"ticket.created"`.
+    pub fn wire(&self) -> &'static str {
+        match self {
+            Self::TicketCreated => "ticket.created",
+            Self::TicketStatusChanged => "ticket.status_changed",
+            Self::CommentAdded => "comment.added",
+            Self::TicketEscalated => "ticket.escalated",
+            Self::EscalationTriaged => "escalation.triaged",
+            Self::EscalationUpdated => "escalation.updated",
+            Self::ReleaseImminent => "release.imminent",
+            Self::ReleaseShipped => "release.shipped",
+            Self::ReleaseNotePublished => "release_note.published",
+        }
+    }
+
+    /// The type of a stored name; `None` for a name this version does not know.
+    pub fn parse(name: &str) -> Option<Self> {
+        <Self as sea_orm::Iterable>::iter().find(|t| t.as_str() == name)
+    }
+}

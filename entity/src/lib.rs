@@ -8,6 +8,8 @@ pub mod prelude;
 pub mod app_user;
 pub mod comment;
 pub mod counter;
+pub mod delivery;
+pub mod delivery_cursor;
 pub mod escalation;
 pub mod escalation_ticket;
 pub mod escalation_update;
@@ -21,5 +23,8 @@ pub mod release_note_follow;
 pub mod release_note_vote;
 pub mod ticket;
 pub mod ticket_tally;
+pub mod unsubscribe_token;
+pub mod webhook_endpoint;
+pub mod webhook_secret;
 
 pub use enums::*;

@@ -20,6 +20,7 @@ mod m20261128_000014_create_event;
 mod m20261128_000015_create_counter;
 mod m20261201_000016_create_ticket_tally;
 mod m20261202_000017_order_event_log;
+mod m20261202_000018_create_delivery;
 
 /// Runs every tier3 migration, in order (foreign keys only point at earlier tables).
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000015_create_counter::Migration),
             Box::new(m20261201_000016_create_ticket_tally::Migration),
             Box::new(m20261202_000017_order_event_log::Migration),
+            Box::new(m20261202_000018_create_delivery::Migration),
         ]
     }
 }

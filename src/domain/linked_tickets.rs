@@ -138,15 +138,20 @@ pub async fn affect_ticket(
             .ticket(t.id, t.org_id)
             .escalation(escalation_id)
     };
-    let mut ids = vec![events::record(db, base(EventKind::CommentAdded).comment(c.id)).await?];
+    // A solve's comment is part of the solve: one mail tells both (the planner reads the
+    // marker; the status event names the comment).
+    let mut comment_event = base(EventKind::CommentAdded).comment(c.id);
+    if solved_by.is_some() {
+        comment_event = comment_event.data(serde_json::json!({ "solves": true }));
+    }
+    let mut ids = vec![events::record(db, comment_event).await?];
     if let Some(to) = to {
-        ids.push(
-            events::record(
-                db,
-                base(EventKind::StatusChanged).status(Some(t.status.as_str()), to.as_str()),
-            )
-            .await?,
-        );
+        let mut status_event =
+            base(EventKind::StatusChanged).status(Some(t.status.as_str()), to.as_str());
+        if solved_by.is_some() {
+            status_event = status_event.data(serde_json::json!({ "comment_id": c.id }));
+        }
+        ids.push(events::record(db, status_event).await?);
     }
     Ok(Some(ids))
 }

@@ -2,14 +2,16 @@
 //! GraphQL or HTTP. `policy` is the one door to data (row filters and `can_*` checks);
 //! `transitions` the status machines; one module per aggregate (tickets, comments,
 //! escalations, releases, release notes, notifications, users, organizations, organization
-//! scope); `delivery` which events reach which subscriber; `linked_tickets` what escalation and release steps do to linked tickets; and
+//! scope); `delivery` which events reach which subscriber; `notify` what leaves the process (mail, webhooks) and its durable queue; `linked_tickets` what escalation and release steps do to linked tickets; and
 //! `page`, `rows` and `write` the helpers they share.
 
 pub mod comments;
 pub mod delivery;
 pub mod escalations;
+pub mod global_id;
 pub mod linked_tickets;
 pub mod notifications;
+pub mod notify;
 pub mod organizations;
 pub mod page;
 pub mod policy;

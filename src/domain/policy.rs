@@ -375,6 +375,51 @@ pub fn can_manage_scope(a: &Actor) -> AppResult<()> {
     )
 }
 
+/// Admins run the integrations: webhook endpoints and the delivery queue.
+pub fn can_manage_integrations(a: &Actor) -> AppResult<()> {
+    require(
+        a.role == Role::Admin,
+        "only admins manage webhooks and deliveries",
+    )
+}
+
+/// Who is mailed about a public event on ticket `t`, as a condition on users: the people
+/// the ticket is for — its requester — never staff watching the queue. Internal events
+/// mail nobody; callers pass only public ones, and [`mail_reader`] re-checks every
+/// recipient against [`ticket_scope`] right before sending.
+pub fn ticket_mail_audience(t: &ticket::Model) -> Condition {
+    Condition::all().add(app_user::Column::Id.eq(t.requester_id))
+}
+
+/// A mail recipient as a viewer: the role and organization they last signed in with, so
+/// what they are mailed goes through the same rules as what they would read.
+pub fn mail_reader(user: &app_user::Model) -> Viewer {
+    Viewer::User(std::sync::Arc::new(Actor {
+        id: user.id,
+        sub: user.sub.clone(),
+        role: user.role,
+        org_id: user.org_id,
+        expires_at: u64::MAX,
+        scope_memo: Default::default(),
+    }))
+}
+
+/// Whether `user` may read ticket `ticket_id` now ([`ticket_scope`]'s rule): asked again
+/// right before a mail about it is sent, so a lost grant stops the mail too.
+pub async fn user_sees_ticket(
+    db: &impl ConnectionTrait,
+    user: &app_user::Model,
+    ticket_id: i64,
+) -> AppResult<bool> {
+    let v = mail_reader(user);
+    let n = ticket::Entity::find()
+        .filter(ticket::Column::Id.eq(ticket_id))
+        .filter(ticket_scope(db, &v).await?)
+        .count(db)
+        .await?;
+    Ok(n > 0)
+}
+
 /// Who may be assigned a ticket: the roles that work tickets.
 pub fn can_be_ticket_assignee(role: Role) -> bool {
     matches!(role, Role::Agent | Role::Admin)

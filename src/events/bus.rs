@@ -130,6 +130,12 @@ impl EventBus {
         *self.watermark.borrow()
     }
 
+    /// A receiver that sees the watermark move: every time the publisher has read further
+    /// into the log (the delivery planner follows it).
+    pub fn watch_watermark(&self) -> watch::Receiver<Option<Position>> {
+        self.watermark.subscribe()
+    }
+
     /// Like [`EventBus::watermark`], waiting for the publisher to have started.
     pub async fn started_watermark(&self) -> Position {
         let mut rx = self.watermark.subscribe();

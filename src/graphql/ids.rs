@@ -22,6 +22,8 @@ pub enum Kind {
     Release,
     ReleaseNote,
     Notification,
+    WebhookEndpoint,
+    Delivery,
 }
 
 impl Kind {
@@ -36,6 +38,8 @@ impl Kind {
             Kind::Release => "Release",
             Kind::ReleaseNote => "ReleaseNote",
             Kind::Notification => "Notification",
+            Kind::WebhookEndpoint => "WebhookEndpoint",
+            Kind::Delivery => "Delivery",
         }
     }
 
@@ -50,6 +54,8 @@ impl Kind {
             "Release" => Kind::Release,
             "ReleaseNote" => Kind::ReleaseNote,
             "Notification" => Kind::Notification,
+            "WebhookEndpoint" => Kind::WebhookEndpoint,
+            "Delivery" => Kind::Delivery,
             _ => return None,
         })
     }
@@ -57,7 +63,7 @@ impl Kind {
 
 /// Encodes a global id.
 pub fn encode(kind: Kind, id: i64) -> ID {
-    ID(STANDARD.encode(format!("{}:{id}", kind.as_str())))
+    ID(crate::domain::global_id::encode(kind.as_str(), id))
 }
 
 /// Decodes any global id into its kind and row id; `None` if malformed.

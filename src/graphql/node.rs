@@ -7,8 +7,9 @@ use crate::{
     app::App,
     auth::Viewer,
     domain::{
-        comments, escalations, notifications, organizations, release_notes, releases, tickets,
-        users,
+        comments, escalations, notifications,
+        notify::{deliveries, webhooks},
+        organizations, release_notes, releases, tickets, users,
     },
     error::{AppError, AppResult},
     graphql::{
@@ -17,6 +18,7 @@ use crate::{
             comment::Comment,
             escalation::{Escalation, EscalationUpdate},
             notification::Notification,
+            notify::{Delivery, WebhookEndpoint},
             organization::Organization,
             release::{Release, ReleaseNote},
             ticket::Ticket,
@@ -38,6 +40,8 @@ pub enum Node {
     Release(Release),
     ReleaseNote(ReleaseNote),
     Notification(Notification),
+    WebhookEndpoint(WebhookEndpoint),
+    Delivery(Delivery),
 }
 
 /// Loads any node by global id through the viewer's scope; malformed is `NOT_FOUND`.
@@ -62,5 +66,9 @@ pub async fn load(app: &App, v: &Viewer, id: &ID) -> AppResult<Node> {
         Kind::Notification => {
             Node::Notification(Notification(notifications::load_visible(db, v, id).await?))
         }
+        Kind::WebhookEndpoint => {
+            Node::WebhookEndpoint(WebhookEndpoint(webhooks::load(db, v, id).await?))
+        }
+        Kind::Delivery => Node::Delivery(Delivery(deliveries::load(db, v, id).await?)),
     })
 }

@@ -7,6 +7,7 @@ use crate::graphql::{
         escalations::{EscalationsMutation, EscalationsQuery},
         node::NodeQuery,
         notifications::{NotificationsMutation, NotificationsQuery},
+        notify::{NotifyMutation, NotifyQuery},
         people::{PeopleMutation, PeopleQuery},
         rate_limit::RateLimitQuery,
         releases::{ReleasesMutation, ReleasesQuery},
@@ -25,6 +26,7 @@ pub struct Query(
     EscalationsQuery,
     ReleasesQuery,
     NotificationsQuery,
+    NotifyQuery,
     RateLimitQuery,
 );
 
@@ -36,6 +38,7 @@ pub struct Mutation(
     EscalationsMutation,
     ReleasesMutation,
     NotificationsMutation,
+    NotifyMutation,
 );
 
 /// The tier3 schema type.

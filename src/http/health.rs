@@ -25,6 +25,16 @@ pub async fn readyz(State(Edge { app, .. }): State<Edge>) -> Response {
 
 /// `GET /metrics`: Prometheus text exposition.
 pub async fn metrics(State(Edge { app, .. }): State<Edge>) -> Response {
+    // A scrape must answer even when the database does not: the age is then left as it was.
+    let oldest = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        crate::domain::notify::deliveries::oldest_pending(&app.db),
+    )
+    .await;
+    if let Ok(Ok(oldest)) = oldest {
+        let age = oldest.map_or(0, |at| (chrono::Utc::now() - at).num_seconds());
+        app.metrics.set_oldest_pending(age);
+    }
     let body = app.metrics.render(&app.db, app.bus.active_feeds());
     (
         [(

@@ -10,6 +10,7 @@ pub mod graphql;
 pub mod health;
 pub mod identity;
 pub mod server;
+pub mod unsubscribe;
 pub mod ws;
 
 use std::{sync::Arc, time::Duration};
@@ -106,7 +107,11 @@ pub fn routes(edge: Edge) -> Router {
         )
         .route("/graphql/ws", get(ws::graphql_ws))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .route(
+            "/unsubscribe",
+            get(unsubscribe::page).post(unsubscribe::one_click),
+        );
     if config.http.metrics_bind.is_none() {
         router = router.route("/metrics", get(health::metrics));
     }

@@ -210,6 +210,8 @@ struct TestDb {
     /// (admin URL, database name) for PostgreSQL, dropped at the end.
     pg: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
+    /// The server's data directory (mail written as `.eml` files lands in `mail/` here).
+    data: tempfile::TempDir,
 }
 
 impl TestDb {
@@ -228,6 +230,7 @@ impl TestDb {
                     url: replace_db(&admin, &name),
                     pg: Some((admin, name)),
                     _dir: None,
+                    data: tempfile::tempdir().expect("tempdir"),
                 }
             }
             None => {
@@ -239,6 +242,7 @@ impl TestDb {
                     ),
                     pg: None,
                     _dir: Some(dir),
+                    data: tempfile::tempdir().expect("tempdir"),
                 }
             }
         }
@@ -295,6 +299,7 @@ fn replace_db(url: &str, name: &str) -> String {
 /// tests).
 fn test_config(db: &TestDb, adjust: impl FnOnce(&mut Config)) -> Config {
     let mut config = Config::for_database(db.url.clone(), SECRET);
+    config.data_dir = db.data.path().to_path_buf();
     config.rate.rate_limit = 1_000_000;
     config.rate.rate_limit_anonymous = 1_000_000;
     config.event_poll_ms = 60_000;
@@ -522,6 +527,11 @@ impl TestApp {
         self.app.shutdown.cancel();
         let _ = self.app.db.clone().close().await;
         Self::start(self.config.clone(), self.db.clone()).await
+    }
+
+    /// Where this server writes mail when no SMTP server is configured.
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        self.config.mail_dir()
     }
 
     /// `http://127.0.0.1:port` + path.

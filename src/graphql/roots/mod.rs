@@ -4,6 +4,7 @@
 pub mod escalations;
 pub mod node;
 pub mod notifications;
+pub mod notify;
 pub mod people;
 pub mod rate_limit;
 pub mod releases;

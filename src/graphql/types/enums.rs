@@ -115,3 +115,45 @@ mirror_enum! {
     /// Where a release stands: `PLANNED → IMMINENT → RELEASED`.
     ReleaseStatus = ReleaseStatus { Planned, Imminent, Released }
 }
+
+mirror_enum! {
+    /// What a webhook endpoint receives; the payload's `type` is the lower-case dotted form
+    /// (`TICKET_CREATED` → `ticket.created`).
+    WebhookEventType = WebhookEventType {
+        /// `ticket.created`
+        TicketCreated,
+        /// `ticket.status_changed`
+        TicketStatusChanged,
+        /// `comment.added` (internal comments too, with `"public": false`)
+        CommentAdded,
+        /// `ticket.escalated`
+        TicketEscalated,
+        /// `escalation.triaged`
+        EscalationTriaged,
+        /// `escalation.updated`: an update posted, assigned, scheduled, declined, released
+        EscalationUpdated,
+        /// `release.imminent`
+        ReleaseImminent,
+        /// `release.shipped`
+        ReleaseShipped,
+        /// `release_note.published`
+        ReleaseNotePublished,
+    }
+}
+
+mirror_enum! {
+    /// Where a delivery goes.
+    DeliveryChannel = DeliveryChannel { Email, Webhook }
+}
+
+mirror_enum! {
+    /// Where a delivery stands.
+    DeliveryStatus = DeliveryStatus {
+        /// Waiting for its next attempt.
+        Pending,
+        /// Handed to the mail server, or answered 2xx by the endpoint.
+        Delivered,
+        /// Given up: retries exhausted, refused for good, or not to be sent any more.
+        Failed,
+    }
+}

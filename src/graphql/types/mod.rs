@@ -5,6 +5,7 @@ pub mod enums;
 pub mod escalation;
 pub mod event;
 pub mod notification;
+pub mod notify;
 pub mod organization;
 pub mod release;
 pub mod ticket;

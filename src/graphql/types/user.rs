@@ -4,13 +4,14 @@ use async_graphql::{Context, ID, Object, Result};
 use entity::app_user;
 
 use crate::{
-    domain::{policy, tickets},
+    domain::{notify::preferences, policy, tickets},
     graphql::{
         connection::{Parts, connection, page_args},
         context::ContextExt,
         ids::{self, Kind},
         types::{
             enums::Role,
+            notify::NotificationPreferences,
             organization::Organization,
             ticket::{TicketConnection, TicketFilter},
         },
@@ -78,6 +79,13 @@ impl User {
         Ok(Some(
             crate::domain::release_notes::is_following(&ctx.app()?.db, self.0.id).await?,
         ))
+    }
+    /// Which emails you receive: your own user only, `null` on anyone else.
+    async fn notification_preferences(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<NotificationPreferences>> {
+        Ok(preferences::visible(ctx.viewer()?, &self.0).map(NotificationPreferences))
     }
     /// Tickets this user requested that the viewer may see, newest first.
     async fn tickets(
