@@ -22,10 +22,11 @@ async fn sqlite_schema_matches_entities() -> Result<(), DbErr> {
         .query_all_raw(Statement::from_string(
             DbBackend::Sqlite,
             "SELECT name, sql FROM sqlite_master WHERE type = 'table' \
-             AND name NOT LIKE 'sqlite_%' AND name NOT IN ('seaql_migrations', 'counter', 'ticket_tally')",
+             AND name NOT LIKE 'sqlite_%' AND name NOT IN ('seaql_migrations', 'counter', 'ticket_tally', \
+             'unsubscribe_token', 'delivery_cursor')",
         ))
         .await?;
-    assert_eq!(rows.len(), 14);
+    assert_eq!(rows.len(), 17);
     for row in rows {
         let name: String = row.try_get("", "name")?;
         let sql: String = row.try_get("", "sql")?;
@@ -125,6 +126,21 @@ async fn read_all(db: &DatabaseConnection, expected: usize) -> Result<(), DbErr>
     assert_eq!(notification::Entity::find().all(db).await?.len(), expected);
     assert_eq!(event::Entity::find().all(db).await?.len(), expected);
     assert_eq!(counter::Entity::find().all(db).await?.len(), 1);
+    assert_eq!(
+        webhook_endpoint::Entity::find().all(db).await?.len(),
+        expected
+    );
+    assert_eq!(
+        webhook_secret::Entity::find().all(db).await?.len(),
+        expected
+    );
+    assert_eq!(delivery::Entity::find().all(db).await?.len(), expected);
+    assert_eq!(
+        unsubscribe_token::Entity::find().all(db).await?.len(),
+        expected
+    );
+    // The delivery planner's position, made by the migration.
+    assert_eq!(delivery_cursor::Entity::find().all(db).await?.len(), 1);
     // The triggers tallied every ticket written above.
     let tallied: i64 = ticket_tally::Entity::find()
         .all(db)
@@ -349,6 +365,73 @@ async fn write_one_of_each(db: &DatabaseConnection) -> Result<(), DbErr> {
     .await?;
     let id = event.id;
     assert_eq!(event::Entity::find_by_id(id).one(db).await?, Some(event));
+    assert!(
+        customer.email_release_notes && customer.email_ticket_updates,
+        "DB defaults"
+    );
+
+    let endpoint = webhook_endpoint::ActiveModel {
+        url: Set("https://hooks.example/x".into()),
+        events: Set("TICKET_CREATED,COMMENT_ADDED".into()),
+        description: Set("chat".into()),
+        enabled: Set(true),
+        disabled_reason: Set(None),
+        created_by: Set(Some(agent.id)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    webhook_secret::ActiveModel {
+        endpoint_id: Set(endpoint.id),
+        secret: Set("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+        created_at: Set(now),
+        expires_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let delivery = delivery::ActiveModel {
+        channel: Set(DeliveryChannel::Webhook),
+        dedupe_key: Set(format!("WEBHOOK:{id}:endpoint:{}", endpoint.id)),
+        event_id: Set(id),
+        kind: Set("comment.added".into()),
+        user_id: Set(None),
+        endpoint_id: Set(Some(endpoint.id)),
+        target: Set(endpoint.url.clone()),
+        category: Set(Some(MailCategory::TicketUpdates)),
+        payload: Set(Some("{}".into())),
+        status: Set(DeliveryStatus::Pending),
+        attempts: Set(1),
+        last_error: Set(Some("HTTP 500".into())),
+        next_attempt_at: Set(now),
+        lease_owner: Set(Some("w".into())),
+        lease_until: Set(Some(now)),
+        created_at: Set(now),
+        delivered_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    assert_eq!(
+        delivery::Entity::find_by_id(delivery.id).one(db).await?,
+        Some(delivery.clone())
+    );
+    // One row per (event, recipient, channel): a second is refused.
+    let twin = delivery::ActiveModel {
+        id: sea_orm_migration::sea_orm::ActiveValue::NotSet,
+        ..delivery.into()
+    };
+    assert!(twin.insert(db).await.is_err());
+    unsubscribe_token::ActiveModel {
+        token: Set("t0k3n".into()),
+        user_id: Set(customer.id),
+        category: Set(MailCategory::ReleaseNotes),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
     // A kind written by a newer version reads as `Unknown` instead of failing the read (and
     // `read_all` then reads the whole table with it in place).
     db.execute_unprepared(&format!(
