@@ -1,4 +1,4 @@
-//! The mail transport against real servers: an embedded SMTP server (`mailin-embedded`) on a
+//! The mail transport against real servers: an embedded SMTP server (`common::smtp`) on a
 //! free port that keeps what it receives, and the `.eml` file transport in a temp dir. The
 //! received bytes are read as a mail client would (headers unfolded) and, for DKIM, the
 //! signature is checked by recomputing it independently of lettre and verifying it with the
@@ -10,11 +10,12 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::Command,
-    sync::{Arc, Mutex},
 };
 
+mod common;
+
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use mailin_embedded::{Handler, Response, Server, response};
+use common::smtp::{Parsed, SmtpServer, decode_words};
 use sha2::{Digest, Sha256};
 use tier3::{
     config::{NotifyOptions, Secret},
@@ -24,79 +25,7 @@ use tier3::{
     },
 };
 
-// ---- the SMTP server ----------------------------------------------------------------------
-
-/// One message as the server got it: the envelope recipients and the raw DATA.
-#[derive(Debug, Clone)]
-struct Received {
-    rcpt: Vec<String>,
-    data: String,
-}
-
-type Inbox = Arc<Mutex<Vec<Received>>>;
-
-/// Keeps every message; answers `RCPT` with `refuse` when set (to test 4xx and 5xx).
-#[derive(Clone)]
-struct Collector {
-    inbox: Inbox,
-    refuse: Option<u16>,
-    rcpt: Vec<String>,
-    data: Vec<u8>,
-}
-
-impl Handler for Collector {
-    fn rcpt(&mut self, to: &str) -> Response {
-        if let Some(code) = self.refuse {
-            return Response::custom(code, "not today".into());
-        }
-        self.rcpt.push(to.to_owned());
-        response::OK
-    }
-
-    fn data_start(
-        &mut self,
-        _domain: &str,
-        _from: &str,
-        _is8bit: bool,
-        _to: &[String],
-    ) -> Response {
-        self.data.clear();
-        response::OK
-    }
-
-    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.data.extend_from_slice(buf);
-        Ok(())
-    }
-
-    fn data_end(&mut self) -> Response {
-        let data = String::from_utf8(std::mem::take(&mut self.data)).expect("7-bit mail");
-        let rcpt = std::mem::take(&mut self.rcpt);
-        self.inbox.lock().unwrap().push(Received { rcpt, data });
-        response::OK
-    }
-}
-
-/// A real SMTP server on a free port of 127.0.0.1 (its thread lives as long as the test
-/// process); returns the port and what it receives.
-fn smtp_server(refuse: Option<u16>) -> (u16, Inbox) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    let port = listener.local_addr().unwrap().port();
-    let inbox = Inbox::default();
-    let mut server = Server::new(Collector {
-        inbox: inbox.clone(),
-        refuse,
-        rcpt: Vec::new(),
-        data: Vec::new(),
-    });
-    server.with_name("mx.test").with_tcp_listener(listener);
-    std::thread::spawn(move || {
-        if let Err(err) = server.serve() {
-            eprintln!("the test SMTP server stopped: {err}");
-        }
-    });
-    (port, inbox)
-}
+// ---- setup ------------------------------------------------------------------------------
 
 fn smtp_options(port: u16) -> NotifyOptions {
     NotifyOptions {
@@ -134,97 +63,12 @@ fn sample() -> Mail {
     }
 }
 
-// ---- reading a message --------------------------------------------------------------------
-
-/// A message's top-level headers as on the wire (value after the colon, folds kept) and
-/// its body.
-struct Parsed {
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Parsed {
-    fn new(raw: &str) -> Parsed {
-        let (head, body) = raw
-            .split_once("\r\n\r\n")
-            .expect("a blank line after the headers");
-        let mut headers: Vec<(String, String)> = Vec::new();
-        for line in head.split("\r\n") {
-            assert!(
-                line.len() <= 998,
-                "header line over 998 characters: {line:.80}…"
-            );
-            if line.starts_with([' ', '\t']) {
-                let last = headers.last_mut().expect("a continuation after a header");
-                last.1.push_str("\r\n");
-                last.1.push_str(line);
-            } else {
-                let (name, value) = line.split_once(':').expect("`name: value`");
-                headers.push((name.to_owned(), value.to_owned()));
-            }
-        }
-        Parsed {
-            headers,
-            body: body.to_owned(),
-        }
-    }
-
-    /// Every value of `name`, unfolded, whitespace runs as one space.
-    fn all(&self, name: &str) -> Vec<String> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" "))
-            .collect()
-    }
-
-    /// The value of a header that must appear exactly once.
-    fn one(&self, name: &str) -> String {
-        let values = self.all(name);
-        assert_eq!(values.len(), 1, "{name}: {values:?} in {:?}", self.names());
-        values.into_iter().next().unwrap()
-    }
-
-    fn names(&self) -> Vec<&str> {
-        self.headers.iter().map(|(n, _)| n.as_str()).collect()
-    }
-}
-
-/// Decodes RFC 2047 `=?utf-8?b?…?=` words (the only kind lettre writes for these tests),
-/// dropping the whitespace between adjacent ones as §6.2 says.
-fn decode_words(value: &str) -> String {
-    let mut out = String::new();
-    let mut rest = value;
-    let mut after_word = false;
-    while let Some(start) = rest.find("=?utf-8?b?") {
-        let between = &rest[..start];
-        if !(after_word && between.trim().is_empty()) {
-            out.push_str(between);
-        }
-        let word = &rest[start + "=?utf-8?b?".len()..];
-        let end = word.find("?=").expect("a closed encoded word");
-        let bytes = STANDARD
-            .decode(&word[..end])
-            .expect("base64 in the encoded word");
-        out.push_str(&String::from_utf8(bytes).expect("UTF-8 in the encoded word"));
-        rest = &word[end + 2..];
-        after_word = true;
-    }
-    out.push_str(rest);
-    out
-}
-
-fn only_message(inbox: &Inbox) -> Received {
-    let got = inbox.lock().unwrap();
-    assert_eq!(got.len(), 1, "messages received: {got:#?}");
-    got[0].clone()
-}
-
 // ---- SMTP ---------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn smtp_delivers_multipart_with_threading_and_unsubscribe_headers() {
-    let (port, inbox) = smtp_server(None);
+    let smtp = SmtpServer::start().await;
+    let port = smtp.port();
     let mailer = mailer(&smtp_options(port));
     assert!(mailer.is_smtp());
     assert_eq!(mailer.domain(), "example.org");
@@ -235,7 +79,7 @@ async fn smtp_delivers_multipart_with_threading_and_unsubscribe_headers() {
 
     mailer.send(&sample()).await.expect("sent");
 
-    let got = only_message(&inbox);
+    let got = smtp.only_message();
     assert_eq!(got.rcpt.len(), 1);
     assert!(got.rcpt[0].contains("carla@example.net"), "{:?}", got.rcpt);
     let mail = Parsed::new(&got.data);
@@ -299,7 +143,7 @@ async fn smtp_delivers_multipart_with_threading_and_unsubscribe_headers() {
         ..sample()
     };
     mailer.send(&plain_mail).await.expect("second message sent");
-    let second = Parsed::new(&inbox.lock().unwrap()[1].data);
+    let second = Parsed::new(&smtp.messages()[1].data);
     assert_eq!(second.one("Message-ID"), "<delivery-43.def@example.org>");
     assert_eq!(second.one("To"), "carla@example.net");
     for absent in [
@@ -314,7 +158,8 @@ async fn smtp_delivers_multipart_with_threading_and_unsubscribe_headers() {
 
 #[tokio::test]
 async fn crlf_and_control_characters_in_user_text_add_no_headers() {
-    let (port, inbox) = smtp_server(None);
+    let smtp = SmtpServer::start().await;
+    let port = smtp.port();
     let mailer = mailer(&smtp_options(port));
     let evil = Mail {
         subject: "Hello\r\nBcc: evil@x\r\n\r\nbody\nX-Injected: 1\rZ\u{0}\u{1b}[31m\u{2028}end"
@@ -324,7 +169,7 @@ async fn crlf_and_control_characters_in_user_text_add_no_headers() {
     };
     mailer.send(&evil).await.expect("sent, sanitized");
 
-    let got = only_message(&inbox);
+    let got = smtp.only_message();
     assert_eq!(got.rcpt.len(), 1, "no extra recipient: {:?}", got.rcpt);
     let mail = Parsed::new(&got.data);
     for injected in ["Bcc", "Cc", "X-Injected"] {
@@ -348,13 +193,13 @@ async fn crlf_and_control_characters_in_user_text_add_no_headers() {
 
     // A giant subject is cut, and no header line grows past RFC 5322's limit (`Parsed`
     // checks every line).
-    inbox.lock().unwrap().clear();
+    smtp.clear();
     let long = Mail {
         subject: "word ".repeat(1000),
         ..sample()
     };
     mailer.send(&long).await.expect("sent, cut");
-    let mail = Parsed::new(&only_message(&inbox).data);
+    let mail = Parsed::new(&smtp.only_message().data);
     let subject = mail.one("Subject");
     assert!(subject.starts_with("word word"), "{subject}");
     assert!(
@@ -404,8 +249,8 @@ async fn connection_refused_is_transient() {
 
 #[tokio::test]
 async fn rejected_recipient_is_permanent_and_deferred_is_transient() {
-    let (port, inbox) = smtp_server(Some(550));
-    let err = mailer(&smtp_options(port))
+    let refusing = SmtpServer::refusing(550).await;
+    let err = mailer(&smtp_options(refusing.port()))
         .send(&sample())
         .await
         .expect_err("550 on RCPT");
@@ -414,8 +259,8 @@ async fn rejected_recipient_is_permanent_and_deferred_is_transient() {
         "{err:?}"
     );
 
-    let (port, _) = smtp_server(Some(451));
-    let err = mailer(&smtp_options(port))
+    let deferring = SmtpServer::refusing(451).await;
+    let err = mailer(&smtp_options(deferring.port()))
         .send(&sample())
         .await
         .expect_err("451 on RCPT");
@@ -423,7 +268,7 @@ async fn rejected_recipient_is_permanent_and_deferred_is_transient() {
         matches!(&err, SendError::Transient(m) if m.contains("451")),
         "{err:?}"
     );
-    assert!(inbox.lock().unwrap().is_empty());
+    assert!(refusing.messages().is_empty() && deferring.messages().is_empty());
 }
 
 // ---- DKIM ---------------------------------------------------------------------------------
@@ -441,14 +286,15 @@ async fn dkim_rsa_signature_covers_unsubscribe_and_verifies() {
 /// Signs with `tests/fixtures/<key>_private.pem` (PKCS#8, as `openssl genpkey` writes it),
 /// then checks the signature the way a receiver would.
 async fn dkim_round_trip(key: &str, algorithm: &str) {
-    let (port, inbox) = smtp_server(None);
+    let smtp = SmtpServer::start().await;
+    let port = smtp.port();
     let opts = NotifyOptions {
         dkim_key: Some(fixture(&format!("{key}_private.pem"))),
         dkim_selector: Some("tier3".into()),
         ..smtp_options(port)
     };
     mailer(&opts).send(&sample()).await.expect("sent");
-    let mail = Parsed::new(&only_message(&inbox).data);
+    let mail = Parsed::new(&smtp.only_message().data);
 
     let signature = mail.one("DKIM-Signature");
     let tags: BTreeMap<&str, String> = signature

@@ -10,11 +10,13 @@
 //! - [`ids`] builds global ids and cursors, and the made-up ids of "unknown" cases.
 //! - [`expect`] holds the visibility assertions ("invisible answers like nonexistent").
 //! - [`ws`] is a graphql-transport-ws client.
+//! - [`smtp`] is a real SMTP server that keeps what it receives, and a reader for it.
 // Each test file compiles its own copy of this module and uses a part of it.
 #![allow(dead_code)]
 
 pub mod expect;
 pub mod ids;
+pub mod smtp;
 pub mod steps;
 pub mod ws;
 
