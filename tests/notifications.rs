@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 /// `TIER3_PUBLIC_URL` of every test server: the base of the links in mail.
 const PUBLIC_URL: &str = "https://desk.example.test";
 
-const PREFS: &str = "{ viewer { notificationPreferences { emailReleaseNotes emailTicketUpdates } } }";
+const PREFS: &str =
+    "{ viewer { notificationPreferences { emailReleaseNotes emailTicketUpdates } } }";
 const UPDATE_PREFS: &str = "mutation($i: UpdateNotificationPreferencesInput!) {
   updateNotificationPreferences(input: $i) {
     notificationPreferences { emailReleaseNotes emailTicketUpdates } } }";
@@ -63,10 +64,7 @@ impl Desk {
         let app = &self.app;
         let settled = eventually(20, || async move {
             cursor(app).await >= latest
-                && app
-                    .count_rows("delivery WHERE status = 'PENDING'")
-                    .await
-                    == 0
+                && app.count_rows("delivery WHERE status = 'PENDING'").await == 0
         })
         .await;
         assert!(
@@ -200,7 +198,10 @@ fn unsubscribe_url(m: &Received) -> String {
     );
     let token = &url[url.find("token=").unwrap() + "token=".len()..];
     assert!(
-        token.len() >= 20 && token.chars().all(|c| c.is_ascii_alphanumeric() || "-_%".contains(c)),
+        token.len() >= 20
+            && token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_%".contains(c)),
         "an unguessable token: {token}\n{m}"
     );
     url.to_owned()
@@ -315,7 +316,10 @@ async fn a_published_note_mails_each_follower_once_but_not_the_publisher_or_othe
                 part.contains("4.3.0") && part.contains("Faster exports"),
                 "the body names the version and the title:\n{m}"
             );
-            assert!(part.contains("All about Faster exports"), "the note's body:\n{m}");
+            assert!(
+                part.contains("All about Faster exports"),
+                "the note's body:\n{m}"
+            );
         }
         let id = p.one("Message-ID");
         assert!(
@@ -418,14 +422,27 @@ async fn public_replies_by_others_mail_the_requester_and_nothing_else_does() {
         show(&desk.smtp.messages())
     );
 
-    app.comment(&other_agent, &t, "Found it: the fix ships Friday", true)
-        .await;
+    app.comment(
+        &other_agent,
+        &t,
+        "Found it: the fix ships Friday <script>alert(1)</script> & more",
+        true,
+    )
+    .await;
     desk.settle().await;
     let mails = desk.mails_to(&alice);
     assert_eq!(mails.len(), 2, "{}", show(&mails));
     only_mailed(&desk, &[&alice]);
     let second = &mails[1];
-    assert!(text(second).contains("the fix ships Friday"), "{second}");
+    assert!(
+        text(second).contains("the fix ships Friday <script>alert(1)</script> & more"),
+        "the text part as written:\n{second}"
+    );
+    let h = html(second);
+    assert!(
+        h.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more") && !h.contains("<script>"),
+        "user text escaped in html:\n{h}"
+    );
     assert!(
         subject(second).contains(&format!("[Ticket #{n}]")),
         "{second}"
@@ -445,6 +462,31 @@ async fn public_replies_by_others_mail_the_requester_and_nothing_else_does() {
     );
     in_no_mail(&desk, "INTERNAL-NOTE");
     in_no_mail(&desk, "ledger rounding");
+
+    // Solved by an agent: one mail saying so; closing it afterwards mails nobody.
+    app.set_status(&agent, &t, "SOLVED").await;
+    desk.settle().await;
+    let mails = desk.mails_to(&alice);
+    assert_eq!(mails.len(), 3, "one mail for the solve:\n{}", show(&mails));
+    let solved = &mails[2];
+    assert!(
+        subject(solved).contains(&format!("[Ticket #{n}]"))
+            && subject(solved).to_lowercase().contains("solved"),
+        "{solved}"
+    );
+    assert_eq!(
+        solved.parsed().one("In-Reply-To"),
+        a.one("In-Reply-To"),
+        "the solve is in the ticket's thread:\n{solved}"
+    );
+    app.set_status(&agent, &t, "CLOSED").await;
+    desk.settle().await;
+    assert_eq!(
+        desk.smtp.messages().len(),
+        3,
+        "closing mails nobody:\n{}",
+        show(&desk.smtp.messages())
+    );
 }
 
 // ---- 3. the hotfix story ------------------------------------------------------------------
@@ -458,10 +500,16 @@ async fn hotfix_story_mails_each_public_step_and_the_solve_once() {
     let dev = app.developer().await;
     let lead = app.triage_lead().await;
 
+    let carol = app.customer("globex").await;
     let t = app.create_ticket(&alice, "checkout returns 502").await;
     let n = desk.number(&alice, &t).await;
+    let t2 = app.create_ticket(&carol, "GLOBEX-ONLY payments fail").await;
+    let n2 = desk.number(&carol, &t2).await;
     desk.settle().await;
-    assert!(desk.smtp.messages().is_empty(), "opening a ticket mails nobody");
+    assert!(
+        desk.smtp.messages().is_empty(),
+        "opening a ticket mails nobody"
+    );
 
     // Escalated: the automatic public comment is one mail.
     let esc = app
@@ -474,6 +522,17 @@ async fn hotfix_story_mails_each_public_step_and_the_solve_once() {
         "{escalated}"
     );
     in_no_mail(&desk, "SECRET-DETAILS");
+
+    // Another organization's ticket joins the escalation: its requester is told on it.
+    app.link(&agent, &esc, &t2).await;
+    desk.settle().await;
+    let linked = desk.mails_to(&carol).len();
+    assert_eq!(linked, 1, "{}", show(&desk.mails_to(&carol)));
+    assert_eq!(
+        desk.mails_to(&alice).len(),
+        1,
+        "alice is not told of carol's ticket"
+    );
 
     // Triaged onto the hotfix track: its public comment is a mail (the move to on hold is
     // not another).
@@ -498,7 +557,12 @@ async fn hotfix_story_mails_each_public_step_and_the_solve_once() {
     app.post_update(&dev, &esc, "INTERNAL-ROOT: stale FX cache", false)
         .await;
     desk.settle().await;
-    assert_eq!(desk.mails_to(&alice).len(), 3, "{}", show(&desk.mails_to(&alice)));
+    assert_eq!(
+        desk.mails_to(&alice).len(),
+        3,
+        "{}",
+        show(&desk.mails_to(&alice))
+    );
     in_no_mail(&desk, "INTERNAL-ROOT");
     in_no_mail(&desk, "stale FX cache");
 
@@ -533,7 +597,32 @@ async fn hotfix_story_mails_each_public_step_and_the_solve_once() {
     desk.settle().await;
     assert_eq!(desk.mails_to(&alice).len(), before + 1);
 
-    only_mailed(&desk, &[&alice]);
+    // Carol heard the same public steps about her own ticket — triage, the relayed
+    // update, one solve — and neither customer's mail names the other's ticket.
+    let to_carol = desk.mails_to(&carol);
+    assert_eq!(to_carol.len(), linked + 3, "{}", show(&to_carol));
+    let carol_solved = to_carol.last().unwrap();
+    assert!(
+        subject(carol_solved).contains(&format!("#{n2}"))
+            && subject(carol_solved).to_lowercase().contains("solved"),
+        "{carol_solved}"
+    );
+    for m in &to_carol {
+        assert!(subject(m).contains(&format!("[Ticket #{n2}]")), "{m}");
+        assert!(
+            !m.data.contains("checkout returns 502"),
+            "alice's ticket in carol's mail:\n{m}"
+        );
+    }
+    for m in &desk.mails_to(&alice) {
+        assert!(subject(m).contains(&format!("[Ticket #{n}]")), "{m}");
+        assert!(
+            !m.data.contains("GLOBEX-ONLY"),
+            "carol's ticket in alice's mail:\n{m}"
+        );
+    }
+
+    only_mailed(&desk, &[&alice, &carol]);
     let threads: Vec<String> = desk
         .mails_to(&alice)
         .iter()
@@ -561,12 +650,30 @@ async fn feature_story_mails_the_requester_when_the_request_ships() {
     let esc = app
         .escalate(&agent, &t, "CSV export for invoices", "P2")
         .await;
+    desk.settle().await;
+    assert_eq!(desk.mails_to(&alice).len(), 1, "the escalation comment");
+
+    // Onto the feature track: the ticket is solved with a public comment, one mail.
     app.triage(&lead, &esc, "FEATURE_REQUEST").await;
+    desk.settle().await;
+    let mails = desk.mails_to(&alice);
+    assert_eq!(
+        mails.len(),
+        2,
+        "one mail for the solve at triage:\n{}",
+        show(&mails)
+    );
+    assert!(
+        subject(&mails[1]).to_lowercase().contains("solved"),
+        "{}",
+        mails[1]
+    );
+    assert!(text(&mails[1]).contains("reviewing"), "{}", mails[1]);
+
     let rel = app.create_release(&lead, "2026.4", "QUARTERLY").await;
     app.schedule(&lead, &esc, &rel).await;
     desk.settle().await;
     let before = desk.mails_to(&alice).len();
-    assert!(before >= 1, "the escalation and triage comments were mailed");
 
     app.ship(&lead, &rel).await;
     desk.settle().await;
@@ -627,7 +734,10 @@ async fn preferences_default_on_are_private_and_turn_ticket_mail_off() {
     assert_eq!(author["id"], agent.id.as_str(), "{res}");
     assert!(author["notificationPreferences"].is_null(), "{res}");
     if !ticket["assignee"].is_null() {
-        assert!(ticket["assignee"]["notificationPreferences"].is_null(), "{res}");
+        assert!(
+            ticket["assignee"]["notificationPreferences"].is_null(),
+            "{res}"
+        );
     }
     assert_eq!(
         ticket["requester"]["notificationPreferences"],
@@ -642,7 +752,11 @@ async fn preferences_default_on_are_private_and_turn_ticket_mail_off() {
         )
         .await;
     let requester = &data(&res)["ticket"]["requester"];
-    assert_eq!(requester["email"], address(&alice), "staff see the address: {res}");
+    assert_eq!(
+        requester["email"],
+        address(&alice),
+        "staff see the address: {res}"
+    );
     assert!(
         requester["notificationPreferences"].is_null(),
         "but not the preferences: {res}"
@@ -695,7 +809,11 @@ async fn preferences_default_on_are_private_and_turn_ticket_mail_off() {
 
     // Anonymous: refused.
     let res = app
-        .gql(None, UPDATE_PREFS, json!({ "i": { "emailTicketUpdates": false } }))
+        .gql(
+            None,
+            UPDATE_PREFS,
+            json!({ "i": { "emailTicketUpdates": false } }),
+        )
         .await;
     assert_eq!(code(&res), "UNAUTHENTICATED", "{res}");
     let res = app.gql(None, PREFS, json!({})).await;
@@ -726,7 +844,10 @@ async fn one_click_unsubscribe_turns_off_that_category_for_that_user_only() {
     // GET is a confirmation page and changes nothing (link scanners fetch URLs in mail).
     let res = no_redirects().get(&url).send().await.expect("GET");
     assert_eq!(res.status(), StatusCode::OK, "{url}");
-    let content_type = res.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+    let content_type = res.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(content_type.starts_with("text/html"), "{content_type}");
     let page = res.text().await.unwrap();
     assert!(page.to_lowercase().contains("unsubscribe"), "{page}");
@@ -749,7 +870,11 @@ async fn one_click_unsubscribe_turns_off_that_category_for_that_user_only() {
         app.url(""),
         uuid::Uuid::new_v4().simple()
     );
-    for url in [forged.clone(), app.url("/unsubscribe"), app.url("/unsubscribe?token=")] {
+    for url in [
+        forged.clone(),
+        app.url("/unsubscribe"),
+        app.url("/unsubscribe?token="),
+    ] {
         let res = one_click(&url).await;
         assert!(res.status().is_client_error(), "{url}: {}", res.status());
     }
@@ -781,14 +906,22 @@ async fn one_click_unsubscribe_turns_off_that_category_for_that_user_only() {
     let mails = desk.mails_to(&alice);
     assert_eq!(mails.len(), 2, "{}", show(&mails));
     let note_mail = &mails[1];
-    assert_eq!(subject(note_mail), "Release 5.0.1: Search is fast again", "{note_mail}");
+    assert_eq!(
+        subject(note_mail),
+        "Release 5.0.1: Search is fast again",
+        "{note_mail}"
+    );
     let bob_note = only_to(&desk, &bob);
 
     // Each category and user has a token of its own: alice's release-note link turns off
     // alice's release notes, not bob's.
     let alice_notes = unsubscribe_url(note_mail);
     let bob_notes = unsubscribe_url(&bob_note);
-    assert_ne!(alice_notes, unsubscribe_url(&ticket_mail), "a token per category");
+    assert_ne!(
+        alice_notes,
+        unsubscribe_url(&ticket_mail),
+        "a token per category"
+    );
     assert_ne!(alice_notes, bob_notes, "a token per user");
     let res = one_click(&on_server(app, &alice_notes)).await;
     assert!(res.status().is_success(), "{}", res.status());
@@ -801,7 +934,12 @@ async fn one_click_unsubscribe_turns_off_that_category_for_that_user_only() {
     let rel = desk.shipped_release(&lead, "5.0.2").await;
     app.publish_note(&lead, &rel, "Even faster").await;
     desk.settle().await;
-    assert_eq!(desk.mails_to(&alice).len(), 2, "{}", show(&desk.mails_to(&alice)));
+    assert_eq!(
+        desk.mails_to(&alice).len(),
+        2,
+        "{}",
+        show(&desk.mails_to(&alice))
+    );
     let bob_mails = desk.mails_to(&bob);
     assert_eq!(bob_mails.len(), 2, "bob still mailed: {}", show(&bob_mails));
     assert_eq!(subject(&bob_mails[1]), "Release 5.0.2: Even faster");
@@ -856,7 +994,11 @@ async fn a_note_published_while_smtp_is_down_reaches_every_follower_once_afterwa
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let to_bob = only_to(&desk, &bob);
     only_to(&desk, &carol);
-    assert_eq!(subject(&to_bob), "Release 6.1.0: Offline publishing", "{to_bob}");
+    assert_eq!(
+        subject(&to_bob),
+        "Release 6.1.0: Offline publishing",
+        "{to_bob}"
+    );
     only_mailed(&desk, &[&bob, &carol]);
 
     let rows = desk.deliveries(&admin, json!({ "channel": "EMAIL" })).await;
@@ -907,11 +1049,17 @@ async fn users_without_an_address_and_former_followers_are_not_mailed() {
             json!({}),
         )
         .await;
-    assert_eq!(data(&res)["unfollowReleaseNotes"]["following"], false, "{res}");
+    assert_eq!(
+        data(&res)["unfollowReleaseNotes"]["following"],
+        false,
+        "{res}"
+    );
 
     let t = app.create_ticket(&nomail, "no address on file").await;
     app.comment(&agent, &t, "We will look", true).await;
-    let esc = app.escalate(&agent, &t, "Address-less escalation", "P2").await;
+    let esc = app
+        .escalate(&agent, &t, "Address-less escalation", "P2")
+        .await;
     app.triage(&lead, &esc, "FEATURE_REQUEST").await;
     let rel = desk.shipped_release(&lead, "7.0.0").await;
     app.publish_note(&lead, &rel, "For followers").await;
@@ -953,7 +1101,12 @@ async fn deliveries_and_retry_are_for_admins_only() {
     assert_eq!(row["status"], "DELIVERED");
     assert_eq!(row["target"], address(&alice));
     assert_eq!(row["attempts"], 1);
-    assert!(row["lastError"].is_null() && row["deliveredAt"].is_string() && row["createdAt"].is_string(), "{row}");
+    assert!(
+        row["lastError"].is_null()
+            && row["deliveredAt"].is_string()
+            && row["createdAt"].is_string(),
+        "{row}"
+    );
     assert!(
         desk.deliveries(&admin, json!({ "channel": "WEBHOOK" }))
             .await
@@ -973,18 +1126,32 @@ async fn deliveries_and_retry_are_for_admins_only() {
         (None, "UNAUTHENTICATED"),
     ] {
         let res = app.gql(who, DELIVERIES, json!({ "f": null })).await;
-        assert_eq!(code(&res), expected, "deliveries as {:?}: {res}", who.map(|u| u.role));
+        assert_eq!(
+            code(&res),
+            expected,
+            "deliveries as {:?}: {res}",
+            who.map(|u| u.role)
+        );
         assert!(!res.to_string().contains(&address(&alice)), "{res}");
         let res = app
             .gql(who, RETRY, json!({ "i": { "deliveryId": id } }))
             .await;
-        assert_eq!(code(&res), expected, "retryDelivery as {:?}: {res}", who.map(|u| u.role));
+        assert_eq!(
+            code(&res),
+            expected,
+            "retryDelivery as {:?}: {res}",
+            who.map(|u| u.role)
+        );
     }
 
     let res = app
         .gql(Some(&admin), RETRY, json!({ "i": { "deliveryId": id } }))
         .await;
-    assert_eq!(code(&res), "CONFLICT", "a delivered row is not retried: {res}");
+    assert_eq!(
+        code(&res),
+        "CONFLICT",
+        "a delivered row is not retried: {res}"
+    );
     let res = app
         .gql(
             Some(&admin),

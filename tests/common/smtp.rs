@@ -363,10 +363,7 @@ impl Part {
 }
 
 fn leaf_parts(content_type: &str, encoding: Option<&str>, body: &str) -> Vec<Part> {
-    if content_type
-        .to_ascii_lowercase()
-        .starts_with("multipart/")
-    {
+    if content_type.to_ascii_lowercase().starts_with("multipart/") {
         let boundary = parameter(content_type, "boundary").expect("a multipart boundary");
         let delimiter = format!("--{boundary}");
         let mut out = Vec::new();
