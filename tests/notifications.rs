@@ -1164,3 +1164,57 @@ async fn deliveries_and_retry_are_for_admins_only() {
     desk.settle().await;
     assert_eq!(desk.smtp.messages().len(), 1, "nothing sent twice");
 }
+
+#[tokio::test]
+async fn shipping_a_hotfix_never_marked_imminent_mails_the_solve_once_and_planning_ships_mail() {
+    let desk = Desk::new().await;
+    let app = &desk.app;
+    let alice = app.customer("acme").await;
+    let bob = app.customer("initech").await;
+    let agent = app.agent().await;
+    let lead = app.triage_lead().await;
+
+    let t = app.create_ticket(&alice, "totals off by a cent").await;
+    let n = desk.number(&alice, &t).await;
+    let esc = app.escalate(&agent, &t, "Rounding in totals", "P1").await;
+    app.triage(&lead, &esc, "HOTFIX").await;
+    let rel = app.create_release(&lead, "4.2.9", "HOTFIX").await;
+    app.schedule(&lead, &esc, &rel).await;
+    desk.settle().await;
+    let before = desk.mails_to(&alice).len();
+    app.ship(&lead, &rel).await;
+    desk.settle().await;
+    let mails = desk.mails_to(&alice);
+    assert_eq!(
+        mails.len(),
+        before + 1,
+        "one mail for the solve at shipping:\n{}",
+        show(&mails[before..])
+    );
+    let s = subject(&mails[before]);
+    assert!(
+        s.contains(&format!("#{n}")) && s.to_lowercase().contains("solved"),
+        "{}",
+        mails[before]
+    );
+
+    // Product planning: the requester is told when it ships.
+    let t = app.create_ticket(&bob, "dark mode please").await;
+    let esc = app.escalate(&agent, &t, "Dark mode", "P3").await;
+    app.triage(&lead, &esc, "PRODUCT_PLANNING").await;
+    let rel = app.create_release(&lead, "2026.5", "QUARTERLY").await;
+    app.schedule(&lead, &esc, &rel).await;
+    desk.settle().await;
+    let before = desk.mails_to(&bob).len();
+    app.ship(&lead, &rel).await;
+    desk.settle().await;
+    let mails = desk.mails_to(&bob);
+    assert_eq!(mails.len(), before + 1, "{}", show(&mails[before..]));
+    let s = subject(&mails[before]);
+    assert!(
+        s.contains("Dark mode") && s.contains("2026.5"),
+        "{}",
+        mails[before]
+    );
+    only_mailed(&desk, &[&alice, &bob]);
+}
