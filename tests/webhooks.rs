@@ -22,6 +22,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use common::{TestApp, User, b64, code, data, eventually, gid, made_up, row_id};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use standardwebhooks::Webhook;
 
@@ -57,6 +58,8 @@ enum Reply {
     Status(u16),
     /// A status with `Retry-After: <secs>`.
     RetryAfter(u16, u64),
+    /// `302 Found` to this path.
+    Redirect(&'static str),
 }
 
 #[derive(Default)]
@@ -156,6 +159,7 @@ async fn answer(State(inner): State<Shared>, uri: Uri, headers: HeaderMap, body:
             [(header::RETRY_AFTER, secs.to_string())],
         )
             .into_response(),
+        Reply::Redirect(to) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
     }
 }
 
@@ -194,6 +198,17 @@ async fn spawn() -> TestApp {
     TestApp::spawn_with(|c| {
         c.notify.webhook_allow_private = true;
         c.notify.delivery_backoff_scale = 0.02;
+    })
+    .await
+}
+
+/// [`spawn`] with the production poll (500 ms) instead of the harness's minute: a worker
+/// finds a delivery an admin put back in the queue at its next poll, as in production.
+async fn spawn_polling() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.notify.webhook_allow_private = true;
+        c.notify.delivery_backoff_scale = 0.02;
+        c.event_poll_ms = 500;
     })
     .await
 }
@@ -634,6 +649,24 @@ async fn retry_after_on_429_is_honoured() {
     assert_eq!(d["attempts"], 2, "{d}");
 }
 
+#[tokio::test]
+async fn a_redirect_is_retried_not_followed() {
+    let app = spawn().await;
+    let rx = Receiver::start().await;
+    let admin = app.admin().await;
+    let customer = app.customer("acme").await;
+    rx.script("/moved", &[Reply::Redirect("/elsewhere")]);
+    let url = rx.url("/moved");
+    create_endpoint(&app, &admin, &url, &["TICKET_CREATED"]).await;
+
+    app.create_ticket(&customer, "moved away").await;
+    let seen = rx.wait_for("/moved", 2, 20).await;
+    assert_eq!(seen[0].header("webhook-id"), seen[1].header("webhook-id"));
+    let d = wait_delivery(&app, &admin, &url, 10, |d| d["status"] == "DELIVERED").await;
+    assert_eq!(d["attempts"], 2, "{d}");
+    assert!(rx.seen("/elsewhere").is_empty(), "the redirect was followed");
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. Rotation.
 
@@ -686,6 +719,42 @@ async fn after_rotation_both_secrets_sign_and_each_verifies_alone() {
             .count();
         assert_eq!(verifying, 1, "{secret}");
     }
+
+    // The old secret signs for 24 hours: its expiry is a day after the rotation…
+    let db = &app.app.db;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT secret, expires_at FROM webhook_secret ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let expiry: Option<chrono::DateTime<chrono::Utc>> =
+        rows[0].try_get("", "expires_at").unwrap();
+    let expiry = expiry.expect("the old secret expires");
+    let day = chrono::Utc::now() + chrono::Duration::hours(24);
+    assert!(
+        (day - expiry).num_seconds().abs() < 120,
+        "expires {expiry}, a day from now is {day}"
+    );
+    let new_expiry: Option<chrono::DateTime<chrono::Utc>> =
+        rows[1].try_get("", "expires_at").unwrap();
+    assert!(new_expiry.is_none());
+    // …and once that has passed, only the new one signs.
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE webhook_secret SET expires_at = $1 WHERE expires_at IS NOT NULL",
+        [(chrono::Utc::now() - chrono::Duration::seconds(1)).into()],
+    ))
+    .await
+    .unwrap();
+    app.create_ticket(&customer, "a day later").await;
+    let seen = rx.wait_for("/rot", 3, 20).await;
+    let later = &seen[2];
+    assert_eq!(later.header("webhook-signature").split(' ').count(), 1);
+    assert_verifies(&new, later);
+    assert!(verify(&old, later).is_err(), "the old secret no longer signs");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -693,7 +762,7 @@ async fn after_rotation_both_secrets_sign_and_each_verifies_alone() {
 
 #[tokio::test]
 async fn gone_turns_the_endpoint_off_and_tells_the_admins() {
-    let app = spawn().await;
+    let app = spawn_polling().await;
     let rx = Receiver::start().await;
     let admin = app.admin().await;
     let other_admin = app.admin().await;
@@ -773,6 +842,25 @@ async fn gone_turns_the_endpoint_off_and_tells_the_admins() {
         .await;
     assert_eq!(p["webhookEndpoint"]["enabled"], true, "{p}");
     assert!(p["webhookEndpoint"]["disabledReason"].is_null(), "{p}");
+
+    // The receiver is back; an admin retries the failed delivery: it goes out again, due
+    // now, with the same webhook-id and body.
+    rx.always("/gone", Reply::Status(200));
+    let p = app
+        .mutate_ok(&admin, RETRY, json!({ "deliveryId": d["id"] }))
+        .await;
+    assert_eq!(p["delivery"]["status"], "PENDING", "{p}");
+    let seen = rx.wait_for("/gone", 2, 10).await;
+    assert_eq!(seen[0].header("webhook-id"), seen[1].header("webhook-id"));
+    assert_eq!(seen[0].body, seen[1].body);
+    let done = wait_delivery(&app, &admin, &url, 10, |d| d["status"] == "DELIVERED").await;
+    assert_eq!(done["attempts"], 2, "{done}");
+    assert!(done["lastError"].is_null(), "{done}");
+    // A delivered one is not sent twice.
+    let res = app
+        .mutate(Some(&admin), RETRY, json!({ "deliveryId": d["id"] }))
+        .await;
+    assert_eq!(code(&res), "CONFLICT", "{res}");
 }
 
 // ---------------------------------------------------------------------------------------
