@@ -26,6 +26,11 @@ use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use standardwebhooks::Webhook;
 
+/// Seconds to wait for what an event causes to arrive. Generous: on PostgreSQL an event is
+/// read only once every older transaction *on the whole server* has ended, so other suites
+/// sharing it can hold deliveries back for a while. A passing test never waits this long.
+const ARRIVAL: u64 = 60;
+
 // ---------------------------------------------------------------------------------------
 // A receiver that records what arrives and answers as the test scripted.
 
@@ -137,7 +142,12 @@ impl Receiver {
     }
 }
 
-async fn answer(State(inner): State<Shared>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn answer(
+    State(inner): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path().to_owned();
     let reply = {
         let mut inner = inner.lock().unwrap();
@@ -182,8 +192,7 @@ fn assert_verifies(secret: &str, seen: &Seen) {
 // ---------------------------------------------------------------------------------------
 // The API's side.
 
-const CREATE: &str =
-    "createWebhookEndpoint(input: $i) { webhookEndpoint { id url events enabled description createdAt } secret }";
+const CREATE: &str = "createWebhookEndpoint(input: $i) { webhookEndpoint { id url events enabled description createdAt } secret }";
 const UPDATE: &str = "updateWebhookEndpoint(input: $i) { webhookEndpoint { id url events enabled description disabledReason } }";
 const DELETE: &str = "deleteWebhookEndpoint(input: $i) { deletedWebhookEndpointId }";
 const ROTATE: &str = "rotateWebhookSecret(input: $i) { webhookEndpoint { id url } secret }";
@@ -214,7 +223,12 @@ async fn spawn_polling() -> TestApp {
 }
 
 /// `admin` creates an endpoint; its (global id, secret).
-async fn create_endpoint(app: &TestApp, admin: &User, url: &str, events: &[&str]) -> (String, String) {
+async fn create_endpoint(
+    app: &TestApp,
+    admin: &User,
+    url: &str,
+    events: &[&str],
+) -> (String, String) {
     let p = app
         .mutate_ok(
             admin,
@@ -335,13 +349,18 @@ async fn subscribed_events_arrive_signed_with_the_apis_ids() {
 
     let ticket = app.create_ticket(&customer, "printer on fire").await;
     let internal = app
-        .comment(&agent, &ticket, "internal: customer is on the old plan", false)
+        .comment(
+            &agent,
+            &ticket,
+            "internal: customer is on the old plan",
+            false,
+        )
         .await;
     let public = app
         .comment(&agent, &ticket, "We are looking into it", true)
         .await;
 
-    let seen = rx.wait_for("/hook", 3, 20).await;
+    let seen = rx.wait_for("/hook", 3, ARRIVAL).await;
     assert_eq!(
         types_of(&seen),
         ["comment.added", "comment.added", "ticket.created"],
@@ -421,7 +440,7 @@ async fn subscribed_events_arrive_signed_with_the_apis_ids() {
     app.set_status(&agent, &ticket, "PENDING").await;
     app.escalate(&agent, &ticket, "Printers burn", "P2").await;
     let sentinel = app.comment(&agent, &ticket, "still on it", true).await;
-    let arrived = eventually(20, || async {
+    let arrived = eventually(ARRIVAL, || async {
         rx.seen("/hook")
             .iter()
             .any(|s| s.json()["data"]["comment"]["id"] == sentinel.as_str())
@@ -432,7 +451,13 @@ async fn subscribed_events_arrive_signed_with_the_apis_ids() {
     let seen_now = rx.seen("/hook");
     assert_eq!(
         types_of(&seen_now),
-        ["comment.added", "comment.added", "comment.added", "comment.added", "ticket.created"],
+        [
+            "comment.added",
+            "comment.added",
+            "comment.added",
+            "comment.added",
+            "ticket.created"
+        ],
         "the automatic escalation comment and the last one; no status change, no escalation"
     );
     for s in &seen_now {
@@ -503,7 +528,7 @@ async fn every_event_type_is_sent_with_its_wire_name_and_data() {
         "release.shipped",
         "release_note.published",
     ];
-    let ok = eventually(30, || async {
+    let ok = eventually(ARRIVAL, || async {
         let types = types_of(&rx.seen("/all"));
         wire.iter().all(|w| types.iter().any(|t| t == w))
     })
@@ -585,7 +610,7 @@ async fn a_failed_attempt_is_retried_with_the_same_id_and_body() {
     let (_, secret) = create_endpoint(&app, &admin, &url, &["TICKET_CREATED"]).await;
 
     app.create_ticket(&customer, "sometimes fails").await;
-    let seen = rx.wait_for("/flaky", 2, 20).await;
+    let seen = rx.wait_for("/flaky", 2, ARRIVAL).await;
     assert_eq!(seen.len(), 2);
     let (first, second) = (&seen[0], &seen[1]);
     assert_eq!(first.header("webhook-id"), second.header("webhook-id"));
@@ -619,7 +644,7 @@ async fn retry_after_on_429_is_honoured() {
     let (_, secret) = create_endpoint(&app, &admin, &url, &["TICKET_CREATED"]).await;
 
     app.create_ticket(&customer, "too many requests").await;
-    let first = rx.wait_for("/busy", 1, 20).await;
+    let first = rx.wait_for("/busy", 1, ARRIVAL).await;
     // While it waits, the queue says when it comes back and why.
     let pending = wait_delivery(&app, &admin, &url, 5, |d| {
         d["status"] == "PENDING" && d["lastError"].is_string()
@@ -636,7 +661,7 @@ async fn retry_after_on_429_is_honoured() {
         "{pending}"
     );
 
-    let seen = rx.wait_for("/busy", 2, 20).await;
+    let seen = rx.wait_for("/busy", 2, ARRIVAL).await;
     let gap = seen[1].at - first[0].at;
     assert!(
         gap >= Duration::from_secs(1),
@@ -660,11 +685,14 @@ async fn a_redirect_is_retried_not_followed() {
     create_endpoint(&app, &admin, &url, &["TICKET_CREATED"]).await;
 
     app.create_ticket(&customer, "moved away").await;
-    let seen = rx.wait_for("/moved", 2, 20).await;
+    let seen = rx.wait_for("/moved", 2, ARRIVAL).await;
     assert_eq!(seen[0].header("webhook-id"), seen[1].header("webhook-id"));
     let d = wait_delivery(&app, &admin, &url, 10, |d| d["status"] == "DELIVERED").await;
     assert_eq!(d["attempts"], 2, "{d}");
-    assert!(rx.seen("/elsewhere").is_empty(), "the redirect was followed");
+    assert!(
+        rx.seen("/elsewhere").is_empty(),
+        "the redirect was followed"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -679,7 +707,7 @@ async fn after_rotation_both_secrets_sign_and_each_verifies_alone() {
     let (id, old) = create_endpoint(&app, &admin, &rx.url("/rot"), &["TICKET_CREATED"]).await;
 
     app.create_ticket(&customer, "before rotation").await;
-    let seen = rx.wait_for("/rot", 1, 20).await;
+    let seen = rx.wait_for("/rot", 1, ARRIVAL).await;
     let signature = seen[0].header("webhook-signature");
     assert_eq!(signature.split(' ').count(), 1, "{signature}");
     assert_verifies(&old, &seen[0]);
@@ -693,7 +721,7 @@ async fn after_rotation_both_secrets_sign_and_each_verifies_alone() {
     assert_ne!(new, old);
 
     app.create_ticket(&customer, "after rotation").await;
-    let seen = rx.wait_for("/rot", 2, 20).await;
+    let seen = rx.wait_for("/rot", 2, ARRIVAL).await;
     let after = &seen[1];
     assert_eq!(after.json()["data"]["ticket"]["subject"], "after rotation");
     let signature = after.header("webhook-signature");
@@ -730,8 +758,7 @@ async fn after_rotation_both_secrets_sign_and_each_verifies_alone() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 2);
-    let expiry: Option<chrono::DateTime<chrono::Utc>> =
-        rows[0].try_get("", "expires_at").unwrap();
+    let expiry: Option<chrono::DateTime<chrono::Utc>> = rows[0].try_get("", "expires_at").unwrap();
     let expiry = expiry.expect("the old secret expires");
     let day = chrono::Utc::now() + chrono::Duration::hours(24);
     assert!(
@@ -750,11 +777,14 @@ async fn after_rotation_both_secrets_sign_and_each_verifies_alone() {
     .await
     .unwrap();
     app.create_ticket(&customer, "a day later").await;
-    let seen = rx.wait_for("/rot", 3, 20).await;
+    let seen = rx.wait_for("/rot", 3, ARRIVAL).await;
     let later = &seen[2];
     assert_eq!(later.header("webhook-signature").split(' ').count(), 1);
     assert_verifies(&new, later);
-    assert!(verify(&old, later).is_err(), "the old secret no longer signs");
+    assert!(
+        verify(&old, later).is_err(),
+        "the old secret no longer signs"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -775,7 +805,7 @@ async fn gone_turns_the_endpoint_off_and_tells_the_admins() {
     let (_, _) = create_endpoint(&app, &admin, &rx.url("/sentinel"), &["COMMENT_ADDED"]).await;
 
     let ticket = app.create_ticket(&customer, "nobody home").await;
-    rx.wait_for("/gone", 1, 20).await;
+    rx.wait_for("/gone", 1, ARRIVAL).await;
     let off = eventually(10, || async {
         endpoints(&app, &admin)
             .await
@@ -796,7 +826,7 @@ async fn gone_turns_the_endpoint_off_and_tells_the_admins() {
 
     // Nothing more is sent to it.
     app.comment(&agent, &ticket, "anyone?", true).await;
-    rx.wait_for("/sentinel", 1, 20).await;
+    rx.wait_for("/sentinel", 1, ARRIVAL).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(rx.seen("/gone").len(), 1, "no delivery after the 410");
     let to_gone = webhook_deliveries(&app, &admin)
@@ -815,7 +845,10 @@ async fn gone_turns_the_endpoint_off_and_tells_the_admins() {
                 json!({}),
             )
             .await;
-        let nodes = data(&res)["notifications"]["nodes"].as_array().unwrap().clone();
+        let nodes = data(&res)["notifications"]["nodes"]
+            .as_array()
+            .unwrap()
+            .clone();
         assert!(
             nodes
                 .iter()
@@ -879,7 +912,7 @@ async fn only_admins_manage_webhooks_and_see_deliveries() {
     let url = rx.url("/authz");
     let (id, secret) = create_endpoint(&app, &admin, &url, &["TICKET_CREATED"]).await;
     app.create_ticket(&own, "for a delivery").await;
-    let delivery = wait_delivery(&app, &admin, &url, 20, |d| d["status"] == "DELIVERED").await;
+    let delivery = wait_delivery(&app, &admin, &url, ARRIVAL, |d| d["status"] == "DELIVERED").await;
     let delivery_id = delivery["id"].as_str().unwrap().to_owned();
 
     let before_endpoints = endpoints(&app, &admin).await;
@@ -922,7 +955,10 @@ async fn only_admins_manage_webhooks_and_see_deliveries() {
         );
         // Nothing of it leaks in the answer.
         let text = res["data"].to_string();
-        assert!(!text.contains(&url) && !text.contains(&secret[6..]), "{res}");
+        assert!(
+            !text.contains(&url) && !text.contains(&secret[6..]),
+            "{res}"
+        );
     };
     for who in [
         Some(&own),
@@ -952,7 +988,7 @@ async fn only_admins_manage_webhooks_and_see_deliveries() {
     );
     // The secret was not rotated: the next delivery is signed by the first secret alone.
     app.create_ticket(&own, "after the attempts").await;
-    let seen = rx.wait_for("/authz", 2, 20).await;
+    let seen = rx.wait_for("/authz", 2, ARRIVAL).await;
     assert_eq!(seen.len(), 2, "nothing sent to /evil, nothing sent twice");
     assert!(rx.seen("/evil").is_empty());
     assert_eq!(seen[1].header("webhook-signature").split(' ').count(), 1);
@@ -999,7 +1035,11 @@ async fn internal_addresses_are_refused_by_default() {
     assert_eq!(endpoints(&app, &admin).await.len(), 1);
 
     // Moving it to an internal address is refused too, and it stays where it was.
-    for url in ["http://127.0.0.1:9/", "http://localhost:8080/x", "http://[::1]:80/"] {
+    for url in [
+        "http://127.0.0.1:9/",
+        "http://localhost:8080/x",
+        "http://[::1]:80/",
+    ] {
         let res = app
             .mutate(
                 Some(&admin),
@@ -1035,7 +1075,10 @@ async fn bad_input_is_refused_and_creates_nothing() {
         res["data"].is_null() || res["data"]["createWebhookEndpoint"].is_null(),
         "{res}"
     );
-    assert!(res["errors"].to_string().contains("TICKET_EXPLODED"), "{res}");
+    assert!(
+        res["errors"].to_string().contains("TICKET_EXPLODED"),
+        "{res}"
+    );
     // The wire name is not the enum's name.
     let res = app
         .mutate(
@@ -1086,7 +1129,10 @@ async fn bad_input_is_refused_and_creates_nothing() {
     ];
     for bad in &bad_ids {
         for (m, input) in [
-            (UPDATE, json!({ "webhookEndpointId": bad, "enabled": false })),
+            (
+                UPDATE,
+                json!({ "webhookEndpointId": bad, "enabled": false }),
+            ),
             (DELETE, json!({ "webhookEndpointId": bad })),
             (ROTATE, json!({ "webhookEndpointId": bad })),
         ] {
@@ -1094,7 +1140,11 @@ async fn bad_input_is_refused_and_creates_nothing() {
             assert_eq!(code(&res), "NOT_FOUND", "{bad:?} on {m}: {res}");
         }
     }
-    for bad in ["not-an-id".to_owned(), made_up("Delivery"), gid("Ticket", 1)] {
+    for bad in [
+        "not-an-id".to_owned(),
+        made_up("Delivery"),
+        gid("Ticket", 1),
+    ] {
         let res = app
             .mutate(Some(&admin), RETRY, json!({ "deliveryId": bad }))
             .await;
@@ -1185,7 +1235,7 @@ async fn deleting_an_endpoint_gives_up_what_was_waiting_for_it() {
     let (keep, _) = create_endpoint(&app, &admin, &rx.url("/keep"), &["TICKET_CREATED"]).await;
 
     app.create_ticket(&customer, "will wait").await;
-    rx.wait_for("/later", 1, 20).await;
+    rx.wait_for("/later", 1, ARRIVAL).await;
     let pending = wait_delivery(&app, &admin, &url, 10, |d| {
         d["status"] == "PENDING" && d["attempts"] == 1 && d["lastError"].is_string()
     })
@@ -1226,7 +1276,7 @@ async fn deleting_an_endpoint_gives_up_what_was_waiting_for_it() {
 
     // Later events go to the one that is left only.
     app.create_ticket(&customer, "after the delete").await;
-    let kept = rx.wait_for("/keep", 2, 20).await;
+    let kept = rx.wait_for("/keep", 2, ARRIVAL).await;
     assert_eq!(kept.len(), 2);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.seen("/later").len(), 1);
