@@ -65,6 +65,8 @@ enum Reply {
     RetryAfter(u16, u64),
     /// `302 Found` to this path.
     Redirect(&'static str),
+    /// 200, after this many seconds.
+    Slow(u64),
 }
 
 #[derive(Default)]
@@ -170,6 +172,10 @@ async fn answer(
         )
             .into_response(),
         Reply::Redirect(to) => (StatusCode::FOUND, [(header::LOCATION, to)]).into_response(),
+        Reply::Slow(secs) => {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            StatusCode::OK.into_response()
+        }
     }
 }
 
@@ -695,6 +701,31 @@ async fn a_redirect_is_retried_not_followed() {
     );
 }
 
+/// A receiver that does not answer within 15 s is given up on for this attempt and tried
+/// again (this test takes those 15 s).
+#[tokio::test]
+async fn a_receiver_that_times_out_is_retried() {
+    let app = spawn().await;
+    let rx = Receiver::start().await;
+    let admin = app.admin().await;
+    let customer = app.customer("acme").await;
+    rx.script("/slow", &[Reply::Slow(30)]);
+    let url = rx.url("/slow");
+    create_endpoint(&app, &admin, &url, &["TICKET_CREATED"]).await;
+
+    app.create_ticket(&customer, "slow receiver").await;
+    let first = rx.wait_for("/slow", 1, ARRIVAL).await;
+    let seen = rx.wait_for("/slow", 2, 40).await;
+    let gap = seen[1].at - first[0].at;
+    assert!(
+        gap >= Duration::from_secs(14) && gap < Duration::from_secs(25),
+        "given up after 15 s, and retried soon after: {gap:?}"
+    );
+    assert_eq!(seen[0].header("webhook-id"), seen[1].header("webhook-id"));
+    let d = wait_delivery(&app, &admin, &url, 10, |d| d["status"] == "DELIVERED").await;
+    assert_eq!(d["attempts"], 2, "{d}");
+}
+
 // ---------------------------------------------------------------------------------------
 // 3. Rotation.
 
@@ -1188,11 +1219,42 @@ async fn bad_input_is_refused_and_creates_nothing() {
     assert_eq!(p["webhookEndpoint"]["description"], "test receiver", "{p}");
 }
 
-/// With `webhook_allow_private`, loopback is allowed on update too (the other side of 8).
+/// With `webhook_allow_private`, loopback is allowed on update too (the other side of 8);
+/// and the list pages.
 #[tokio::test]
 async fn loopback_is_allowed_when_configured() {
     let app = spawn().await;
     let admin = app.admin().await;
+    let mut made = Vec::new();
+    for n in 0..3 {
+        let url = format!("http://127.0.0.1:9/page{n}");
+        made.push(
+            create_endpoint(&app, &admin, &url, &["RELEASE_SHIPPED"])
+                .await
+                .0,
+        );
+    }
+    let page = "query($after: String) { webhookEndpoints(first: 2, after: $after) {
+      nodes { id } pageInfo { hasNextPage endCursor } } }";
+    let res = app.gql(Some(&admin), page, json!({})).await;
+    let first = &data(&res)["webhookEndpoints"];
+    assert_eq!(
+        first["nodes"],
+        json!([{ "id": made[0] }, { "id": made[1] }]),
+        "{res}"
+    );
+    assert_eq!(first["pageInfo"]["hasNextPage"], true, "{res}");
+    let res = app
+        .gql(
+            Some(&admin),
+            page,
+            json!({ "after": first["pageInfo"]["endCursor"] }),
+        )
+        .await;
+    let second = &data(&res)["webhookEndpoints"];
+    assert_eq!(second["nodes"], json!([{ "id": made[2] }]), "{res}");
+    assert_eq!(second["pageInfo"]["hasNextPage"], false, "{res}");
+
     let (id, _) = create_endpoint(&app, &admin, "http://127.0.0.1:9/a", &["RELEASE_SHIPPED"]).await;
     let p = app
         .mutate_ok(
