@@ -220,9 +220,16 @@ async fn give_up_pending(db: &impl ConnectionTrait, endpoint_id: i64, why: &str)
             Expr::value(DeliveryStatus::Failed),
         )
         .col_expr(delivery::Column::LastError, Expr::value(why))
+        // The lease too: a row given up while a worker held it (the 410 that disables the
+        // endpoint arrives in the middle of an attempt) must be claimable as soon as an
+        // admin retries it, not when the dead lease runs out.
         .col_expr(
             delivery::Column::LeaseOwner,
             Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            delivery::Column::LeaseUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .filter(delivery::Column::EndpointId.eq(endpoint_id))
         .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
