@@ -31,8 +31,8 @@ cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null
   [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null
   wait 2>/dev/null
-  psql "$admin" -qc "drop database if exists $copy with (force)" >/dev/null 2>&1 || true
-  rm -rf "$work"
+  [ -n "${KEEP:-}" ] || psql "$admin" -qc "drop database if exists $copy with (force)" >/dev/null 2>&1 || true
+  [ -n "${KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
 command -v wrk >/dev/null || { echo "wrk missing: apt-get install -y wrk" >&2; exit 2; }
@@ -45,7 +45,9 @@ q "insert into release_note_follow (user_id, created_at)
    select id, now() from app_user where role = 'CUSTOMER' and email is not null
    order by id limit $followers on conflict do nothing" >/dev/null
 q "vacuum analyze" >/dev/null
-echo "followers with an address: $(q "select count(*) from release_note_follow f join app_user u on u.id = f.user_id where u.email is not null")"
+# The seed's own followers come on top of these: every follower with an address is expected.
+followers=$(q "select count(*) from release_note_follow f join app_user u on u.id = f.user_id where u.email is not null")
+echo "followers with an address: $followers"
 
 org=$(q "select org_id from ticket group by org_id order by count(*) desc limit 1")
 org_key=$(q "select key from organization where id = $org")
@@ -59,10 +61,8 @@ python3 -c 'import json; print(json.dumps({"query": """query Q1 { tickets(first:
   requester { name } comments(first: 3, order: NEWEST_FIRST) { nodes { body createdAt author { name } } }
   escalation { status track priority } } } }""", "variables": {}}))' >"$work/q1/q1.json"
 
-"$sink" --port "$smtp_port" --expect "$followers" --timeout 900 >"$work/sink.out" 2>"$work/sink.err" &
-sink_pid=$!
 DATABASE_URL=$db TIER3_DATA_DIR=$work TIER3_BIND=127.0.0.1:$port TIER3_RATE_LIMIT=0 TIER3_RATE_LIMIT_ANONYMOUS=0 \
-  TIER3_SMTP_URL=smtp://127.0.0.1:$smtp_port RUST_LOG=warn "$bin" serve >"$work/tier3.log" 2>&1 &
+  TIER3_SMTP_URL=smtp://127.0.0.1:$smtp_port RUST_LOG=${RUST_LOG:-warn} "$bin" serve >"$work/tier3.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.2; done
 
@@ -76,6 +76,10 @@ printf '%-10s ' "Q1 idle"; TOKEN=$tok_customer "$here/peer/drive.sh" "http://127
 release=$(gql "$tok_lead" '{"query":"mutation { createRelease(input: { version: \"bench-'"$RANDOM"'\", kind: QUARTERLY, quarter: \"2027-Q1\" }) { release { id } } }"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["createRelease"]["release"]["id"])')
 gql "$tok_lead" '{"query":"mutation($r: ID!) { markReleaseImminent(input: { releaseId: $r }) { release { status } } }","variables":{"r":"'"$release"'"}}' >/dev/null
+# The sink starts just before the mailing (mailin-embedded was seen to stall the first
+# connections after sitting idle for half a minute).
+"$sink" --port "$smtp_port" --expect "$followers" --timeout 900 >"$work/sink.out" 2>"$work/sink.err" &
+sink_pid=$!
 TOKEN=$tok_customer "$here/peer/drive.sh" "http://127.0.0.1:$port/graphql" "$work/q1" 16 "$secs" >"$work/during.txt" &
 drive=$!
 sleep 6 # the warm-up, then publish inside the measured window
@@ -84,6 +88,7 @@ gql "$tok_lead" '{"query":"mutation($r: ID!) { publishReleaseNote(input: { relea
 wait "$drive"
 printf '%-10s ' "Q1 mailing"; tail -1 "$work/during.txt"
 wait "$sink_pid" || true; sink_pid=
+echo "queued: $(q "select extract(epoch from min(created_at))::numeric(20,3) || ' ' || extract(epoch from min(delivered_at))::numeric(20,3) || ' ' || extract(epoch from max(delivered_at))::numeric(20,3) from delivery") (first queued, first and last delivered, unix s); published at $t0"
 read -r received first last < <(sed -E 's/received=([0-9]+) first=([0-9.]+) last=([0-9.]+)/\1 \2 \3/' "$work/sink.out")
 python3 - "$received" "$first" "$last" "$t0" "$followers" <<'PY'
 import sys

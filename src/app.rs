@@ -69,8 +69,17 @@ impl App {
         let metrics = Arc::new(Metrics::new());
         let mailer = Mailer::from_options(&config.notify, &config.mail_dir())?;
         if config.notify.delivery_worker {
-            Courier::new(db.clone(), mailer, &config, metrics.clone())
-                .spawn(&bus, shutdown.clone());
+            let (db, bus, config, metrics, shutdown) = (
+                db.clone(),
+                bus.clone(),
+                config.clone(),
+                metrics.clone(),
+                shutdown.clone(),
+            );
+            tokio::spawn(async move {
+                let db = courier_pool(&config, db).await;
+                Courier::new(db, mailer, &config, metrics).spawn(&bus, shutdown);
+            });
         }
         Ok(App {
             db,
@@ -83,5 +92,27 @@ impl App {
             config: Arc::new(config),
             shutdown,
         })
+    }
+}
+
+/// Connections the courier has to itself on PostgreSQL.
+const COURIER_POOL: u32 = 4;
+
+/// The courier's database handle. On PostgreSQL a small pool of its own: a busy API would
+/// otherwise keep every pooled connection and starve delivery (claims timed out waiting for
+/// one under the benchmark's read load), and a large mailing cannot take the API's
+/// connections either. SQLite shares its one writer connection.
+async fn courier_pool(config: &Config, api: DatabaseConnection) -> DatabaseConnection {
+    if !db::is_postgres(&api) {
+        return api;
+    }
+    let mut own = config.clone();
+    own.db_pool = COURIER_POOL;
+    match db::connect(&own).await {
+        Ok(conn) => conn,
+        Err(err) => {
+            tracing::warn!(error = %err, "courier pool unavailable; sharing the API's");
+            api
+        }
     }
 }

@@ -88,7 +88,7 @@ impl Courier {
                     continue;
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, "delivery planner step failed; retrying");
+                    tracing::warn!(error = ?err, "delivery planner step failed; retrying");
                     tokio::select! {
                         _ = shutdown.cancelled() => return,
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}

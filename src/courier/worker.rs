@@ -18,9 +18,10 @@ use crate::{
     outbound::{mail::SendError, webhook},
 };
 
-/// Deliveries claimed at once, and attempted at once.
-const CLAIM: u64 = 64;
-const IN_FLIGHT: usize = 16;
+/// Deliveries claimed at once, and attempted at once: few enough in flight that the API
+/// keeps most of the database pool while a large mailing runs.
+const CLAIM: u64 = 100;
+const IN_FLIGHT: usize = 8;
 
 /// How long an endpoint may fail before it is turned off.
 const FAILING_FOR: chrono::Duration = chrono::Duration::hours(24);
@@ -36,7 +37,7 @@ impl Courier {
             let claimed = match self.claim(channel).await {
                 Ok(rows) => rows,
                 Err(err) => {
-                    tracing::warn!(error = %err, channel = channel.as_str(), "claiming deliveries failed");
+                    tracing::warn!(error = ?err, channel = channel.as_str(), "claiming deliveries failed");
                     Vec::new()
                 }
             };
@@ -76,19 +77,39 @@ impl Courier {
     }
 
     async fn attempt_all(&self, channel: DeliveryChannel, claimed: Vec<delivery::Model>) {
+        if claimed.is_empty() {
+            return;
+        }
+        let batch = match channel {
+            DeliveryChannel::Email => match mail::Batch::load(&self.db, &claimed).await {
+                Ok(batch) => batch,
+                Err(err) => {
+                    // The leases run out and the rows are claimed again.
+                    tracing::warn!(error = ?err, "reading a batch of mail failed");
+                    return;
+                }
+            },
+            DeliveryChannel::Webhook => mail::Batch::default(),
+        };
+        let batch = &batch;
         futures_util::stream::iter(claimed)
             .for_each_concurrent(IN_FLIGHT, |d| async move {
-                if let Err(err) = self.attempt(channel, &d).await {
+                if let Err(err) = self.attempt(channel, &d, batch).await {
                     // The lease runs out and the delivery is tried again.
-                    tracing::warn!(error = %err, delivery = d.id, "delivery attempt failed");
+                    tracing::warn!(error = ?err, delivery = d.id, "delivery attempt failed");
                 }
             })
             .await;
     }
 
-    async fn attempt(&self, channel: DeliveryChannel, d: &delivery::Model) -> AppResult<()> {
+    async fn attempt(
+        &self,
+        channel: DeliveryChannel,
+        d: &delivery::Model,
+        batch: &mail::Batch,
+    ) -> AppResult<()> {
         let outcome = match channel {
-            DeliveryChannel::Email => self.send_mail(d).await?,
+            DeliveryChannel::Email => self.send_mail(d, batch).await?,
             DeliveryChannel::Webhook => self.send_webhook(d).await?,
         };
         let label = match &outcome {
@@ -129,8 +150,8 @@ impl Courier {
         }
     }
 
-    async fn send_mail(&self, d: &delivery::Model) -> AppResult<Outcome> {
-        let mail = match mail::render(&self.db, d, &self.links).await? {
+    async fn send_mail(&self, d: &delivery::Model, batch: &mail::Batch) -> AppResult<Outcome> {
+        let mail = match mail::render(&self.db, d, &self.links, batch).await? {
             Rendered::Send(mail) => mail,
             Rendered::Skip(why) => return Ok(Outcome::Failed { error: why }),
         };

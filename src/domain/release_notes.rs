@@ -21,6 +21,9 @@ use crate::{
     events::{self, EventBus, EventKind, NewEvent},
 };
 
+/// Notifications written per statement (8 values a row).
+const NOTIFICATION_CHUNK: usize = 1_000;
+
 /// A published note by id. Published notes are public: anyone, signed in or not, reads them.
 pub async fn load(db: &impl ConnectionTrait, id: i64) -> AppResult<release_note::Model> {
     release_note::Entity::find_by_id(id)
@@ -183,8 +186,10 @@ pub async fn publish(
             ..Default::default()
         })
         .collect();
-    if !rows.is_empty() {
-        notification::Entity::insert_many(rows)
+    // In chunks: one statement binds at most 65,535 values (PostgreSQL), and a note can
+    // have tens of thousands of followers.
+    for chunk in rows.chunks(NOTIFICATION_CHUNK) {
+        notification::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(&txn)
             .await?;
     }

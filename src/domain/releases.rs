@@ -324,8 +324,9 @@ async fn notify_requesters(
             ..Default::default()
         })
         .collect();
-    if !rows.is_empty() {
-        notification::Entity::insert_many(rows)
+    // In chunks, like a note's followers: a statement binds at most 65,535 values.
+    for chunk in rows.chunks(1_000) {
+        notification::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
             .await?;
     }

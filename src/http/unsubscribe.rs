@@ -43,17 +43,45 @@ pub async fn page(State(Edge { app, .. }): State<Edge>, Query(q): Query<TokenQue
     }
 }
 
+/// Whether the body says `List-Unsubscribe=One-Click`, form-encoded (what mail providers
+/// send) or as a `multipart/form-data` field (the example in RFC 8058 §3.1).
+fn is_one_click(content_type: &str, body: &str) -> bool {
+    if content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
+        // Each part: headers, a blank line, the value. Small enough to read by hand; a
+        // multipart crate for one field would be more code than this.
+        return body.split("\r\n--").chain(body.split("\n--")).any(|part| {
+            let Some((head, value)) = part
+                .split_once("\r\n\r\n")
+                .or_else(|| part.split_once("\n\n"))
+            else {
+                return false;
+            };
+            head.to_ascii_lowercase()
+                .contains("name=\"list-unsubscribe\"")
+                && value.trim() == "One-Click"
+        });
+    }
+    serde_urlencoded::from_str::<Vec<(String, String)>>(body)
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click")
+}
+
 /// `POST /unsubscribe`: turns the category off.
 pub async fn one_click(
     State(Edge { app, .. }): State<Edge>,
     Query(q): Query<TokenQuery>,
+    headers: axum::http::HeaderMap,
     body: String,
 ) -> Response {
-    let one_click = serde_urlencoded::from_str::<Vec<(String, String)>>(&body)
-        .unwrap_or_default()
-        .iter()
-        .any(|(k, v)| k == "List-Unsubscribe" && v == "One-Click");
-    if !one_click {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !is_one_click(content_type, &body) {
         return html(
             StatusCode::BAD_REQUEST,
             "<h1>Not unsubscribed</h1><p>The request must carry \
@@ -126,4 +154,26 @@ fn html(status: StatusCode, body: &str) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_one_click;
+
+    #[test]
+    fn one_click_bodies() {
+        let form = "application/x-www-form-urlencoded";
+        assert!(is_one_click(form, "List-Unsubscribe=One-Click"));
+        assert!(!is_one_click(form, "List-Unsubscribe=Yes"));
+        assert!(!is_one_click(form, ""));
+        let multipart = "multipart/form-data; boundary=XyZ";
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\n\
+                    One-Click\r\n--XyZ--\r\n";
+        assert!(is_one_click(multipart, body));
+        assert!(!is_one_click(
+            multipart,
+            &body.replace("One-Click", "Two-Clicks")
+        ));
+        assert!(!is_one_click(multipart, "List-Unsubscribe=One-Click"));
+    }
 }

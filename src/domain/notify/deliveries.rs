@@ -107,16 +107,21 @@ pub async fn claim(
     // Hand-written: SeaORM's update builder has no `FOR UPDATE SKIP LOCKED` subquery with
     // `RETURNING`, which is the whole point of the claim.
     let sql = match backend {
+        // The due rows are picked in a CTE, which PostgreSQL runs exactly once: as an
+        // `IN (subquery)` the planner may re-run the locking subquery for every row it
+        // scans when its statistics still say the table is empty (seen: claims timing out
+        // right after a large mailing was queued).
         DbBackend::Postgres => {
-            "UPDATE delivery SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
-             WHERE id IN (
+            "WITH due AS (
                SELECT id FROM delivery
                WHERE status = 'PENDING' AND channel = $3 AND next_attempt_at <= $4
                  AND (lease_until IS NULL OR lease_until < $5)
                ORDER BY next_attempt_at, id
                LIMIT $6
                FOR UPDATE SKIP LOCKED)
-             RETURNING *"
+             UPDATE delivery SET lease_owner = $1, lease_until = $2, attempts = delivery.attempts + 1
+             FROM due WHERE delivery.id = due.id
+             RETURNING delivery.*"
         }
         // One writer at a time: the statement itself is the lock.
         _ => {

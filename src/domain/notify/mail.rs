@@ -2,8 +2,10 @@
 //! checked again (still has the address, still wants the category, still sees the ticket),
 //! and only public text is ever put in it.
 
+use std::collections::HashMap;
+
 use entity::{MailCategory, app_user, comment, delivery, event};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::{
     domain::{
@@ -72,15 +74,62 @@ pub fn message_id(d: &delivery::Model, links: &Links) -> String {
     format!("delivery-{}.event-{}@{}", d.id, d.event_id, links.domain)
 }
 
+/// What a batch of claimed mail deliveries shares, read once for the batch: their events
+/// with what they name, their recipients and their unsubscribe tokens. A note mailed to
+/// thousands of followers is one event: without this, each mail would read it again.
+#[derive(Default)]
+pub struct Batch {
+    events: HashMap<i64, (event::Model, EventContext)>,
+    users: HashMap<i64, app_user::Model>,
+    tokens: HashMap<(i64, MailCategory), String>,
+}
+
+impl Batch {
+    pub async fn load(db: &impl ConnectionTrait, ds: &[delivery::Model]) -> AppResult<Batch> {
+        let mut batch = Batch::default();
+        let mut event_ids: Vec<i64> = ds.iter().map(|d| d.event_id).collect();
+        event_ids.sort_unstable();
+        event_ids.dedup();
+        for e in event::Entity::find()
+            .filter(event::Column::Id.is_in(event_ids))
+            .all(db)
+            .await?
+        {
+            let cx = EventContext::load(db, &e).await?;
+            batch.events.insert(e.id, (e, cx));
+        }
+        let user_ids: Vec<i64> = ds.iter().filter_map(|d| d.user_id).collect();
+        batch.users = app_user::Entity::find()
+            .filter(app_user::Column::Id.is_in(user_ids.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        for category in [MailCategory::ReleaseNotes, MailCategory::TicketUpdates] {
+            let of: Vec<i64> = ds
+                .iter()
+                .filter(|d| d.category.unwrap_or(MailCategory::TicketUpdates) == category)
+                .filter_map(|d| d.user_id)
+                .collect();
+            if of.is_empty() {
+                continue;
+            }
+            for (user, token) in preferences::tokens_for(db, &of, category).await? {
+                batch.tokens.insert((user, category), token);
+            }
+        }
+        Ok(batch)
+    }
+}
+
 pub async fn render(
     db: &impl ConnectionTrait,
     d: &delivery::Model,
     links: &Links,
+    batch: &Batch,
 ) -> AppResult<Rendered> {
-    let Some(user) = (match d.user_id {
-        Some(id) => app_user::Entity::find_by_id(id).one(db).await?,
-        None => None,
-    }) else {
+    let Some(user) = d.user_id.and_then(|id| batch.users.get(&id)).cloned() else {
         return Ok(Rendered::Skip("the recipient no longer exists".into()));
     };
     let category = d.category.unwrap_or(MailCategory::TicketUpdates);
@@ -92,10 +141,9 @@ pub async fn render(
     let Some(address) = user.email.clone().filter(|a| !a.trim().is_empty()) else {
         return Ok(Rendered::Skip("the recipient has no email address".into()));
     };
-    let Some(e) = event::Entity::find_by_id(d.event_id).one(db).await? else {
+    let Some((e, cx)) = batch.events.get(&d.event_id) else {
         return Ok(Rendered::Skip("the event no longer exists".into()));
     };
-    let cx = EventContext::load(db, &e).await?;
     if let Some(t) = &cx.ticket
         && !policy::user_sees_ticket(db, &user, t.id).await?
     {
@@ -103,10 +151,13 @@ pub async fn render(
             "not sent: the recipient no longer sees the ticket".into(),
         ));
     }
-    let Some(content) = content(db, d, &e, &cx, links).await? else {
+    let Some(content) = content(db, d, e, cx, links).await? else {
         return Ok(Rendered::Skip("nothing public to tell".into()));
     };
-    let token = preferences::token_for(db, user.id, category).await?;
+    let token = match batch.tokens.get(&(user.id, category)) {
+        Some(t) => t.clone(),
+        None => preferences::token_for(db, user.id, category).await?,
+    };
     let footer_text = format!(
         "\n\n--\nYou receive this because of your {} email setting. Unsubscribe: {}",
         category_name(category),

@@ -58,6 +58,10 @@ pub async fn step(db: &DatabaseConnection) -> AppResult<usize> {
     let from = lock_cursor(&txn).await?;
     let events = log::settled_after(&txn, from).await?;
     let Some(last) = events.last().map(Position::of) else {
+        // Ended here, not left to the drop: a dropped transaction's rollback waits for the
+        // connection's next use, and until then it holds the position's lock and, having an
+        // xid, keeps every later event unsettled (the oldest running transaction).
+        txn.rollback().await?;
         return Ok(0);
     };
     let endpoints = webhooks::enabled(&txn).await?;

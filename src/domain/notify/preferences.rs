@@ -121,6 +121,60 @@ pub async fn token_for(
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("unsubscribe token vanished")))
 }
 
+/// [`token_for`] for many users of one category at once: one read, one insert of the
+/// missing ones, one more read (the courier renders a batch of mails with it).
+pub async fn tokens_for(
+    db: &impl ConnectionTrait,
+    user_ids: &[i64],
+    category: MailCategory,
+) -> AppResult<std::collections::HashMap<i64, String>> {
+    let read = || async {
+        AppResult::Ok(
+            unsubscribe_token::Entity::find()
+                .filter(unsubscribe_token::Column::UserId.is_in(user_ids.iter().copied()))
+                .filter(unsubscribe_token::Column::Category.eq(category))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|t| (t.user_id, t.token))
+                .collect::<std::collections::HashMap<_, _>>(),
+        )
+    };
+    let known = read().await?;
+    let missing: Vec<_> = user_ids
+        .iter()
+        .copied()
+        .filter(|u| !known.contains_key(u))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|user_id| {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            unsubscribe_token::ActiveModel {
+                token: Set(URL_SAFE_NO_PAD.encode(bytes)),
+                user_id: Set(user_id),
+                category: Set(category),
+                created_at: Set(Utc::now()),
+            }
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(known);
+    }
+    unsubscribe_token::Entity::insert_many(missing)
+        .on_conflict(
+            OnConflict::columns([
+                unsubscribe_token::Column::UserId,
+                unsubscribe_token::Column::Category,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    read().await
+}
+
 async fn find(
     db: &impl ConnectionTrait,
     user_id: i64,

@@ -314,6 +314,7 @@ pub async fn disable(db: &DatabaseConnection, endpoint_id: i64, why: &str) -> Ap
         .await?
         .rows_affected;
     if changed == 0 {
+        txn.rollback().await?;
         return Ok(());
     }
     give_up_pending(&txn, endpoint_id, why).await?;
