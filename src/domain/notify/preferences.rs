@@ -93,31 +93,9 @@ pub async fn token_for(
     user_id: i64,
     category: MailCategory,
 ) -> AppResult<String> {
-    if let Some(t) = find(db, user_id, category).await? {
-        return Ok(t.token);
-    }
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    unsubscribe_token::Entity::insert(unsubscribe_token::ActiveModel {
-        token: Set(URL_SAFE_NO_PAD.encode(bytes)),
-        user_id: Set(user_id),
-        category: Set(category),
-        created_at: Set(Utc::now()),
-    })
-    // Two workers minting at once: the loser's insert does nothing, both read the winner's.
-    .on_conflict(
-        OnConflict::columns([
-            unsubscribe_token::Column::UserId,
-            unsubscribe_token::Column::Category,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
-    find(db, user_id, category)
+    tokens_for(db, &[user_id], category)
         .await?
-        .map(|t| t.token)
+        .remove(&user_id)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("unsubscribe token vanished")))
 }
 
@@ -161,6 +139,7 @@ pub async fn tokens_for(
     if missing.is_empty() {
         return Ok(known);
     }
+    // Two workers minting at once: the loser's insert does nothing, both read the winner's.
     unsubscribe_token::Entity::insert_many(missing)
         .on_conflict(
             OnConflict::columns([
@@ -173,18 +152,6 @@ pub async fn tokens_for(
         .exec_without_returning(db)
         .await?;
     read().await
-}
-
-async fn find(
-    db: &impl ConnectionTrait,
-    user_id: i64,
-    category: MailCategory,
-) -> AppResult<Option<unsubscribe_token::Model>> {
-    Ok(unsubscribe_token::Entity::find()
-        .filter(unsubscribe_token::Column::UserId.eq(user_id))
-        .filter(unsubscribe_token::Column::Category.eq(category))
-        .one(db)
-        .await?)
 }
 
 /// Longest token accepted (ours are 43 characters); anything longer is not ours.
