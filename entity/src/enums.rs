@@ -291,6 +291,10 @@ pub enum EventKind {
     ScopeRevoked,
     Escalated,
     TicketLinked,
+    /// A colleague was copied on the ticket (public).
+    ParticipantAdded,
+    /// A colleague was taken off the ticket (public).
+    ParticipantRemoved,
     Triaged,
     EscalationAssigned,
     EscalationUpdatePosted,
@@ -323,6 +327,8 @@ impl EventKind {
             Self::ScopeRevoked => "SCOPE_REVOKED",
             Self::Escalated => "ESCALATED",
             Self::TicketLinked => "TICKET_LINKED",
+            Self::ParticipantAdded => "PARTICIPANT_ADDED",
+            Self::ParticipantRemoved => "PARTICIPANT_REMOVED",
             Self::Triaged => "TRIAGED",
             Self::EscalationAssigned => "ESCALATION_ASSIGNED",
             Self::EscalationUpdatePosted => "ESCALATION_UPDATE_POSTED",

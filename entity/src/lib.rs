@@ -22,6 +22,7 @@ pub mod release_note;
 pub mod release_note_follow;
 pub mod release_note_vote;
 pub mod ticket;
+pub mod ticket_participant;
 pub mod ticket_tally;
 pub mod unsubscribe_token;
 pub mod webhook_endpoint;

@@ -18,6 +18,7 @@ pub use crate::release_note::Entity as ReleaseNote;
 pub use crate::release_note_follow::Entity as ReleaseNoteFollow;
 pub use crate::release_note_vote::Entity as ReleaseNoteVote;
 pub use crate::ticket::Entity as Ticket;
+pub use crate::ticket_participant::Entity as TicketParticipant;
 pub use crate::unsubscribe_token::Entity as UnsubscribeToken;
 pub use crate::webhook_endpoint::Entity as WebhookEndpoint;
 pub use crate::webhook_secret::Entity as WebhookSecret;

@@ -21,6 +21,8 @@ mod m20261128_000015_create_counter;
 mod m20261201_000016_create_ticket_tally;
 mod m20261202_000017_order_event_log;
 mod m20261202_000018_create_delivery;
+mod m20261202_000019_find_tickets;
+pub mod search;
 
 /// Runs every tier3 migration, in order (foreign keys only point at earlier tables).
 pub struct Migrator;
@@ -47,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_create_ticket_tally::Migration),
             Box::new(m20261202_000017_order_event_log::Migration),
             Box::new(m20261202_000018_create_delivery::Migration),
+            Box::new(m20261202_000019_find_tickets::Migration),
         ]
     }
 }

@@ -17,20 +17,29 @@ pub struct Actor {
     pub org_id: Option<i64>,
     /// Token expiry (seconds since the epoch); long-lived connections check it.
     pub expires_at: u64,
-    /// The organization-scope decision, made once per HTTP request (see
+    /// The organization-scope and participation reads, made once per HTTP request (see
     /// `policy::has_org_scope`); absent for WebSocket connections, which decide per event.
     pub scope_memo: ScopeMemo,
 }
 
-/// A per-request memo of one decision. Compares equal to any other: it is a cache, not
-/// part of who the actor is.
+/// A per-request memo of the reads that decide what a customer reaches. Compares equal to
+/// any other: it is a cache, not part of who the actor is.
 #[derive(Debug, Clone, Default)]
-pub struct ScopeMemo(pub Option<Arc<tokio::sync::OnceCell<bool>>>);
+pub struct ScopeMemo(pub Option<Arc<Reads>>);
+
+/// The memoized reads of one request.
+#[derive(Debug, Default)]
+pub struct Reads {
+    /// Whether a live organization-scope grant holds.
+    pub org_scope: tokio::sync::OnceCell<bool>,
+    /// The tickets the customer is a participant of.
+    pub participating: tokio::sync::OnceCell<Arc<[i64]>>,
+}
 
 impl ScopeMemo {
     /// A fresh memo for one request.
     pub fn per_request() -> Self {
-        ScopeMemo(Some(Arc::new(tokio::sync::OnceCell::new())))
+        ScopeMemo(Some(Arc::new(Reads::default())))
     }
 }
 

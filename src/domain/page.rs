@@ -1,25 +1,47 @@
-//! Keyset pagination on the primary key, shared by every list, and the batched first pages
-//! and counts of nested lists (many parents in one statement).
+//! Keyset pagination shared by every list (forwards and backwards, on the id or on a sort
+//! key and the id), and the batched pages and counts of nested lists (many parents in one
+//! statement).
 
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, sea_query::SelectStatement,
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait as _, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Value,
+    sea_query::{Expr, SelectStatement, SimpleExpr},
 };
 
 use crate::error::{AppError, AppResult};
 
-/// Largest page a client may ask for: `first` is at most 100.
+/// Largest page a client may ask for: `first` and `last` are at most 100.
 pub const MAX_PAGE: u64 = 100;
 /// Page size when the client does not say.
 pub const DEFAULT_PAGE: u64 = 20;
 
-/// A validated page request: `first` items after the row with id `after`.
+/// A row's place in a list: its id and, in a list sorted by something else first, its sort
+/// key (timestamps as nanoseconds since the epoch). A cursor is an encoded `Place`, so a
+/// page continues after the row it names even if that row has since moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Place {
+    pub key: Option<i64>,
+    pub id: i64,
+}
+
+impl Place {
+    /// A place in a list ordered by id alone.
+    pub fn id(id: i64) -> Self {
+        Place { key: None, id }
+    }
+}
+
+/// A validated page request (Relay): the first `limit` rows after `after`, or with
+/// `from_end` the last `limit` rows before `before`; either bound may be given with either.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageArgs {
-    pub first: u64,
-    pub after: Option<i64>,
+    pub limit: u64,
+    pub after: Option<Place>,
+    pub before: Option<Place>,
+    /// `last` was asked for: the page is taken from the end of the range.
+    pub from_end: bool,
     /// Newest first (descending ids) instead of the list's usual oldest-first order.
     pub newest_first: bool,
 }
@@ -33,24 +55,123 @@ impl PageArgs {
         }
     }
 
-    /// Validates `first` (0..=100, default 20).
-    pub fn new(first: Option<i32>, after: Option<i64>) -> AppResult<Self> {
-        let first = match first {
-            None => DEFAULT_PAGE,
-            Some(n) if n < 0 => return Err(AppError::bad_input("`first` must not be negative")),
-            Some(n) if n as u64 > MAX_PAGE => {
-                return Err(AppError::bad_input(format!(
-                    "`first` must be at most {MAX_PAGE}"
-                )));
+    /// Validates `first`/`last` (each 0..=100, not both; default `first: 20`).
+    pub fn new(
+        first: Option<i32>,
+        last: Option<i32>,
+        after: Option<Place>,
+        before: Option<Place>,
+    ) -> AppResult<Self> {
+        let bounded = |name: &str, n: i32| match n {
+            n if n < 0 => Err(AppError::bad_input(format!(
+                "`{name}` must not be negative"
+            ))),
+            n if n as u64 > MAX_PAGE => Err(AppError::bad_input(format!(
+                "`{name}` must be at most {MAX_PAGE}"
+            ))),
+            n => Ok(n as u64),
+        };
+        let (limit, from_end) = match (first, last) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::bad_input(
+                    "give `first` or `last`, not both, to paginate",
+                ));
             }
-            Some(n) => n as u64,
+            (Some(n), None) => (bounded("first", n)?, false),
+            (None, Some(n)) => (bounded("last", n)?, true),
+            (None, None) => (DEFAULT_PAGE, before.is_some() && after.is_none()),
         };
         Ok(PageArgs {
-            first,
+            limit,
             after,
+            before,
+            from_end,
             newest_first: false,
         })
     }
+
+    /// The first `n` rows after the row with id `after` (for callers inside the server).
+    pub fn forward(n: u64, after: Option<i64>) -> Self {
+        PageArgs {
+            limit: std::cmp::Ord::min(n, MAX_PAGE),
+            after: after.map(Place::id),
+            before: None,
+            from_end: false,
+            newest_first: false,
+        }
+    }
+
+    /// The order rows are read in: the list's order, reversed when taking from the end.
+    pub fn read_order(&self, list: &Order) -> Order {
+        match (list, self.from_end) {
+            (Order::Desc, false) | (Order::Asc, true) => Order::Desc,
+            _ => Order::Asc,
+        }
+    }
+
+    /// Turns the `limit + 1` rows read into a page in list order, and says whether rows
+    /// follow and precede it. A bound the client gave counts as rows beyond it (Relay lets
+    /// a server say so without looking).
+    pub fn settle<M>(&self, mut items: Vec<M>) -> (Vec<M>, bool, bool) {
+        let more = items.len() as u64 > self.limit;
+        items.truncate(self.limit as usize);
+        if self.from_end {
+            items.reverse();
+            (items, self.before.is_some(), more)
+        } else {
+            (items, more, self.after.is_some())
+        }
+    }
+}
+
+/// What a list is sorted by before its id, and how the sort key's cursor value is bound.
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    pub expr: SimpleExpr,
+    pub kind: KeyKind,
+}
+
+/// How a sort key's value is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Int,
+    /// A `DateTime<Utc>`; its position value is nanoseconds since the epoch.
+    Time,
+}
+
+impl KeyKind {
+    fn value(self, raw: i64) -> Value {
+        match self {
+            KeyKind::Int => raw.into(),
+            KeyKind::Time => chrono::DateTime::from_timestamp_nanos(raw).into(),
+        }
+    }
+}
+
+/// Rows strictly beyond `p` in the list's direction: after it (`after`) or before it.
+/// Ties in the sort key are broken by id in the same direction, so `(key, id)` is a total
+/// order and a page boundary never skips or repeats a row.
+fn beyond(
+    key: Option<&SortKey>,
+    id_col: impl ColumnTrait,
+    p: Place,
+    list: &Order,
+    after: bool,
+) -> AppResult<SimpleExpr> {
+    let greater = matches!(list, Order::Desc) != after;
+    let (lhs, rhs) = match (key, p.key) {
+        (None, _) => (Expr::col(id_col).into(), Expr::val(p.id).into()),
+        (Some(k), Some(v)) => (
+            Expr::tuple([k.expr.clone(), Expr::col(id_col).into()]),
+            Expr::tuple([Expr::val(k.kind.value(v)).into(), Expr::val(p.id).into()]),
+        ),
+        (Some(_), None) => {
+            return Err(AppError::bad_input(
+                "that cursor belongs to a list in another order",
+            ));
+        }
+    };
+    Ok(if greater { lhs.gt(rhs) } else { lhs.lt(rhs) })
 }
 
 /// How a list's `totalCount` is computed (only if the client asks).
@@ -76,7 +197,7 @@ where
                     Some(row) => row.try_get_by_index(0)?,
                     None => None,
                 };
-                Ok(n.unwrap_or(0).max(0) as u64)
+                Ok(std::cmp::Ord::max(n.unwrap_or(0), 0) as u64)
             }
         }
     }
@@ -98,7 +219,7 @@ impl<E: EntityTrait> Page<E> {
     }
 }
 
-/// Fetches one page of `select` ordered by `id_col` in `order`, after the cursor.
+/// Fetches one page of `select` ordered by `id_col` in `order`, between the cursors.
 pub async fn fetch<E, C>(
     db: &impl ConnectionTrait,
     select: Select<E>,
@@ -110,28 +231,48 @@ where
     E: EntityTrait,
     C: ColumnTrait,
 {
+    fetch_sorted(db, select, None, id_col, order, args).await
+}
+
+/// Fetches one page of `select` ordered by `key` (then `id_col`) in `order`, between the
+/// cursors: keyset pagination, one indexed range read whatever the page's depth.
+pub async fn fetch_sorted<E, C>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    key: Option<SortKey>,
+    id_col: C,
+    order: Order,
+    args: PageArgs,
+) -> AppResult<Page<E>>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
     let count = Count::Rows(select.clone());
     let mut q = select;
-    if let Some(after) = args.after {
-        q = match order {
-            Order::Desc => q.filter(id_col.lt(after)),
-            _ => q.filter(id_col.gt(after)),
-        };
+    if let Some(p) = args.after {
+        q = q.filter(beyond(key.as_ref(), id_col, p, &order, true)?);
     }
-    let mut items = if args.first == 0 {
+    if let Some(p) = args.before {
+        q = q.filter(beyond(key.as_ref(), id_col, p, &order, false)?);
+    }
+    let items = if args.limit == 0 {
         Vec::new()
     } else {
-        q.order_by(id_col, order)
-            .limit(args.first + 1)
+        let read = args.read_order(&order);
+        if let Some(k) = &key {
+            q = q.order_by(k.expr.clone(), read.clone());
+        }
+        q.order_by(id_col, read)
+            .limit(args.limit + 1)
             .all(db)
             .await?
     };
-    let has_next = items.len() as u64 > args.first;
-    items.truncate(args.first as usize);
+    let (items, has_next, has_previous) = args.settle(items);
     Ok(Page {
         items,
         has_next,
-        has_previous: args.after.is_some(),
+        has_previous,
         count,
     })
 }
@@ -141,6 +282,7 @@ where
 pub struct ChildPage<M> {
     pub items: Vec<M>,
     pub has_next: bool,
+    pub has_previous: bool,
 }
 
 impl<M> Default for ChildPage<M> {
@@ -148,13 +290,15 @@ impl<M> Default for ChildPage<M> {
         ChildPage {
             items: Vec::new(),
             has_next: false,
+            has_previous: false,
         }
     }
 }
 
-/// The first page of children for many parents in ONE statement (a window function ranks
-/// rows per parent), so nested lists like `tickets { comments(first: 3) }` cost one query
-/// whatever the number of parents. `select` carries the child-level filter.
+/// A page of children for many parents in ONE statement (a window function ranks rows per
+/// parent), so nested lists like `tickets { comments(first: 3) }` cost one query whatever
+/// the number of parents. `select` carries the child-level filter; children are ordered
+/// by id.
 pub async fn fetch_children<E>(
     db: &impl ConnectionTrait,
     select: Select<E>,
@@ -168,12 +312,12 @@ where
     E: EntityTrait,
 {
     use sea_orm::{
-        IdenStatic, ModelTrait, QueryTrait, Value,
-        sea_query::{Alias, Asterisk, Expr, ExprTrait as _, Query},
+        IdenStatic, ModelTrait, QueryTrait,
+        sea_query::{Alias, Asterisk, Query},
     };
 
     let mut out = HashMap::new();
-    if parent_ids.is_empty() || args.first == 0 {
+    if parent_ids.is_empty() || args.limit == 0 {
         return Ok(out);
     }
     let mut inner = select.filter(crate::domain::rows::any_of(
@@ -181,13 +325,14 @@ where
         parent_col,
         parent_ids,
     ));
-    if let Some(after) = args.after {
-        inner = match order {
-            Order::Desc => inner.filter(id_col.lt(after)),
-            _ => inner.filter(id_col.gt(after)),
-        };
+    if let Some(p) = args.after {
+        inner = inner.filter(beyond(None, id_col, p, &order, true)?);
     }
-    let dir = if matches!(order, Order::Desc) {
+    if let Some(p) = args.before {
+        inner = inner.filter(beyond(None, id_col, p, &order, false)?);
+    }
+    let read = args.read_order(&order);
+    let dir = if matches!(read, Order::Desc) {
         "DESC"
     } else {
         "ASC"
@@ -204,11 +349,12 @@ where
     let outer = Query::select()
         .column(Asterisk)
         .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte((args.first + 1) as i64))
-        .order_by(Alias::new(id_col.as_str()), order)
+        .and_where(Expr::col(Alias::new("rn")).lte((args.limit + 1) as i64))
+        .order_by(Alias::new(id_col.as_str()), read)
         .to_owned();
     let stmt = db.get_database_backend().build(&outer);
     let rows = E::find().from_raw_sql(stmt).all(db).await?;
+    let mut read_rows: HashMap<i64, Vec<E::Model>> = HashMap::new();
     for row in rows {
         let parent = match row.get(parent_col) {
             Value::BigInt(Some(id)) => id,
@@ -219,12 +365,18 @@ where
                 )));
             }
         };
-        let slot: &mut ChildPage<E::Model> = out.entry(parent).or_default();
-        if slot.items.len() as u64 == args.first {
-            slot.has_next = true;
-        } else {
-            slot.items.push(row);
-        }
+        read_rows.entry(parent).or_default().push(row);
+    }
+    for (parent, rows) in read_rows {
+        let (items, has_next, has_previous) = args.settle(rows);
+        out.insert(
+            parent,
+            ChildPage {
+                items,
+                has_next,
+                has_previous,
+            },
+        );
     }
     Ok(out)
 }
@@ -309,17 +461,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn first_is_bounded() {
-        assert_eq!(PageArgs::new(None, None).unwrap().first, 20);
-        assert_eq!(PageArgs::new(Some(100), None).unwrap().first, 100);
-        assert_eq!(PageArgs::new(Some(0), None).unwrap().first, 0);
+    fn first_and_last_are_bounded_and_exclusive() {
+        assert_eq!(PageArgs::new(None, None, None, None).unwrap().limit, 20);
         assert_eq!(
-            PageArgs::new(Some(101), None).unwrap_err().code(),
-            "BAD_USER_INPUT"
+            PageArgs::new(Some(100), None, None, None).unwrap().limit,
+            100
         );
-        assert_eq!(
-            PageArgs::new(Some(-1), None).unwrap_err().code(),
-            "BAD_USER_INPUT"
-        );
+        assert_eq!(PageArgs::new(Some(0), None, None, None).unwrap().limit, 0);
+        let last = PageArgs::new(None, Some(5), None, None).unwrap();
+        assert!(last.from_end && last.limit == 5);
+        for (first, last) in [
+            (Some(101), None),
+            (Some(-1), None),
+            (None, Some(101)),
+            (None, Some(-1)),
+            (Some(1), Some(1)),
+        ] {
+            assert_eq!(
+                PageArgs::new(first, last, None, None).unwrap_err().code(),
+                "BAD_USER_INPUT",
+                "{first:?} {last:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_page_from_the_end_is_put_back_in_list_order() {
+        let args = PageArgs::new(None, Some(2), None, Some(Place::id(9))).unwrap();
+        assert_eq!(args.read_order(&Order::Asc), Order::Desc);
+        let (items, next, previous) = args.settle(vec![8, 7, 6]);
+        assert_eq!(items, vec![7, 8]);
+        assert!(next && previous);
+        let (items, next, previous) = args.settle(vec![2]);
+        assert_eq!(items, vec![2]);
+        assert!(next && !previous);
     }
 }

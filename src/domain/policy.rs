@@ -11,9 +11,11 @@
 //! never on whether a row exists, so it tells nobody anything.
 
 use chrono::Utc;
+use std::sync::Arc;
+
 use entity::{
     ReleaseStatus, Role, app_user, comment, escalation, escalation_ticket, event, notification,
-    org_scope_grant, organization, release, ticket, ticket_tally,
+    org_scope_grant, organization, release, ticket, ticket_participant, ticket_tally,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -22,6 +24,7 @@ use sea_orm::{
 
 use crate::{
     auth::{Actor, Viewer},
+    domain::rows,
     error::{AppError, AppResult},
 };
 
@@ -49,11 +52,51 @@ pub fn sees_email_of(v: &Viewer, user_id: i64) -> bool {
 pub async fn has_org_scope(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<bool> {
     match &actor.scope_memo.0 {
         Some(memo) => memo
+            .org_scope
             .get_or_try_init(|| read_org_scope(db, actor))
             .await
             .copied(),
         None => read_org_scope(db, actor).await,
     }
+}
+
+/// The tickets a customer was copied on, of the organization they belong to now (a
+/// participation, like a grant, counts only there). Read like [`has_org_scope`]: once per
+/// HTTP request, for every event on a WebSocket, so a removal bites at once.
+async fn participating(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Arc<[i64]>> {
+    match &actor.scope_memo.0 {
+        Some(memo) => memo
+            .participating
+            .get_or_try_init(|| read_participating(db, actor))
+            .await
+            .cloned(),
+        None => read_participating(db, actor).await,
+    }
+}
+
+async fn read_participating(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<Arc<[i64]>> {
+    let Some(org_id) = actor.org_id else {
+        return Ok(Arc::from([]));
+    };
+    let of_org = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Id)
+        .filter(ticket::Column::OrgId.eq(org_id))
+        .into_query();
+    let ids: Vec<i64> = ticket_participant::Entity::find()
+        .select_only()
+        .column(ticket_participant::Column::TicketId)
+        .filter(ticket_participant::Column::UserId.eq(actor.id))
+        .filter(ticket_participant::Column::TicketId.in_subquery(of_org))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into())
+}
+
+/// Whether the customer is a participant of this ticket now (one event, on a socket).
+async fn participates(db: &impl ConnectionTrait, actor: &Actor, ticket_id: i64) -> AppResult<bool> {
+    Ok(participating(db, actor).await?.contains(&ticket_id))
 }
 
 async fn read_org_scope(db: &impl ConnectionTrait, actor: &Actor) -> AppResult<bool> {
@@ -90,8 +133,13 @@ fn nothing() -> Condition {
 /// and `ticket_tally_scope` to the ticket tally.
 enum TicketReach {
     All,
+    /// Every ticket of the organization (organization scope).
     Organization(i64),
-    Own(i64),
+    /// The tickets they requested, and those they are a participant of.
+    Own {
+        user: i64,
+        participating: Arc<[i64]>,
+    },
 }
 
 async fn ticket_reach(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<TicketReach> {
@@ -100,25 +148,45 @@ async fn ticket_reach(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Ticket
         TicketReach::All
     } else {
         match a.org_id {
+            // Participants must belong to the ticket's organization, so organization
+            // scope already covers every ticket they participate in.
             Some(org) if has_org_scope(db, a).await? => TicketReach::Organization(org),
-            _ => TicketReach::Own(a.id),
+            _ => TicketReach::Own {
+                user: a.id,
+                participating: participating(db, a).await?,
+            },
         }
     })
 }
 
 /// Every ticket read starts from this: lists, by id, by number, `node`, nested fields,
-/// counts and events. Anonymous: `UNAUTHENTICATED`.
+/// counts, search and events. Anonymous: `UNAUTHENTICATED`.
 pub async fn ticket_scope(db: &impl ConnectionTrait, v: &Viewer) -> AppResult<Condition> {
     Ok(match ticket_reach(db, v).await? {
         TicketReach::All => Condition::all(),
         TicketReach::Organization(org) => Condition::all().add(ticket::Column::OrgId.eq(org)),
-        TicketReach::Own(id) => Condition::all().add(ticket::Column::RequesterId.eq(id)),
+        TicketReach::Own {
+            user,
+            participating,
+        } if participating.is_empty() => Condition::all().add(ticket::Column::RequesterId.eq(user)),
+        // A list of ids rather than a subquery: `requester_id = … OR id = ANY(…)` is two
+        // index scans, where `OR id IN (SELECT …)` would scan every ticket.
+        TicketReach::Own {
+            user,
+            participating,
+        } => Condition::any()
+            .add(ticket::Column::RequesterId.eq(user))
+            .add(rows::any_of(
+                db.get_database_backend(),
+                ticket::Column::Id,
+                &participating,
+            )),
     })
 }
 
 /// `ticket_scope` over the ticket tally's (organization, status) rows, where the tally can
-/// express it. `None` for a customer's own tickets, which the tally does not split out:
-/// they are counted from the tickets themselves.
+/// express it. `None` for a customer's own (and participated) tickets, which the tally does
+/// not split out: they are counted from the tickets themselves.
 pub async fn ticket_tally_scope(
     db: &impl ConnectionTrait,
     v: &Viewer,
@@ -128,7 +196,7 @@ pub async fn ticket_tally_scope(
         TicketReach::Organization(org) => {
             Some(Condition::all().add(ticket_tally::Column::OrgId.eq(org)))
         }
-        TicketReach::Own(_) => None,
+        TicketReach::Own { .. } => None,
     })
 }
 
@@ -217,9 +285,12 @@ pub async fn may_receive(
         Viewer::User(_) if !e.public => Ok(false),
         // Their own tickets, always (no query needed)...
         Viewer::User(a) if env.requester_id() == Some(a.id) => Ok(true),
-        // ...and, with a live organization scope, their organization's.
-        Viewer::User(a) => match (a.org_id, e.org_id) {
-            (Some(mine), Some(theirs)) if mine == theirs => has_org_scope(db, a).await,
+        // ...and, with a live organization scope, their organization's; without it, the
+        // tickets of their organization they are a participant of.
+        Viewer::User(a) => match (a.org_id, e.org_id, e.ticket_id) {
+            (Some(mine), Some(theirs), Some(ticket)) if mine == theirs => {
+                Ok(has_org_scope(db, a).await? || participates(db, a, ticket).await?)
+            }
             _ => Ok(false),
         },
     }
@@ -384,17 +455,77 @@ pub fn can_manage_integrations(a: &Actor) -> AppResult<()> {
 }
 
 /// Who is mailed about a public event on ticket `t`, as a condition on users: the people
-/// the ticket is for — its requester — never staff watching the queue. Internal events
-/// mail nobody; callers pass only public ones, and [`mail_reader`] re-checks every
-/// recipient against [`ticket_scope`] right before sending.
+/// the ticket is for — its requester and its participants — never staff watching the
+/// queue. Internal events mail nobody; callers pass only public ones, and
+/// [`user_sees_ticket`] re-checks every recipient against [`ticket_scope`] right before
+/// sending.
 pub fn ticket_mail_audience(t: &ticket::Model) -> Condition {
-    Condition::all().add(app_user::Column::Id.eq(t.requester_id))
+    let participants = Query::select()
+        .column(ticket_participant::Column::UserId)
+        .from(ticket_participant::Entity)
+        .and_where(ticket_participant::Column::TicketId.eq(t.id))
+        .to_owned();
+    Condition::any()
+        .add(app_user::Column::Id.eq(t.requester_id))
+        .add(app_user::Column::Id.in_subquery(participants))
+}
+
+/// What a ticket search may match for this viewer: the text a customer may read (subject,
+/// description, public comments), or for staff everything including internal comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchableText {
+    Public,
+    All,
+}
+
+/// The searchable text follows [`comment_filter`]: what a viewer can read is what they
+/// can find. Anonymous: `UNAUTHENTICATED`.
+pub fn searchable_text(v: &Viewer) -> AppResult<SearchableText> {
+    signed_in(v)?;
+    Ok(if sees_internal(v) {
+        SearchableText::All
+    } else {
+        SearchableText::Public
+    })
+}
+
+/// Who may copy a colleague on a visible ticket: its requester, agents and admins.
+pub fn can_add_participant(a: &Actor, t: &ticket::Model) -> AppResult<()> {
+    require(
+        can_manage_tickets(a) || (a.role == Role::Customer && t.requester_id == a.id),
+        "only the requester, agents and admins add participants",
+    )
+}
+
+/// Who may take a participant off a visible ticket: those who may add one, and the
+/// participant themself.
+pub fn can_remove_participant(a: &Actor, t: &ticket::Model, user_id: i64) -> AppResult<()> {
+    if a.id == user_id && a.role == Role::Customer {
+        return Ok(());
+    }
+    can_add_participant(a, t)
+}
+
+/// Who can be a participant of `t`: a customer of the ticket's organization (other than
+/// its requester, who sees it anyway).
+pub fn can_participate(user: &app_user::Model, t: &ticket::Model) -> AppResult<()> {
+    if user.role != Role::Customer || user.org_id != Some(t.org_id) {
+        return Err(AppError::bad_input(
+            "only customers of the ticket's organization can be added",
+        ));
+    }
+    if user.id == t.requester_id {
+        return Err(AppError::bad_input(
+            "the requester already sees their ticket",
+        ));
+    }
+    Ok(())
 }
 
 /// A mail recipient as a viewer: the role and organization they last signed in with, so
 /// what they are mailed goes through the same rules as what they would read.
 pub fn mail_reader(user: &app_user::Model) -> Viewer {
-    Viewer::User(std::sync::Arc::new(Actor {
+    Viewer::User(Arc::new(Actor {
         id: user.id,
         sub: user.sub.clone(),
         role: user.role,
@@ -429,7 +560,6 @@ pub fn can_be_ticket_assignee(role: Role) -> bool {
 mod tests {
     use super::*;
     use sea_orm::{DbBackend, QueryTrait};
-    use std::sync::Arc;
 
     fn customer(org: Option<i64>) -> Viewer {
         Viewer::User(Arc::new(Actor {

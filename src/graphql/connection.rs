@@ -1,5 +1,6 @@
 //! Relay cursor connections: `edges { cursor node }`, `nodes`, `pageInfo`, lazy
-//! `totalCount`, and the `first`/`after` arguments every paginated field takes.
+//! `totalCount`, and the `first`/`after`/`last`/`before` arguments every paginated field
+//! takes.
 
 use async_graphql::SimpleObject;
 use sea_orm::EntityTrait;
@@ -9,10 +10,31 @@ use crate::{
     graphql::{ids, loaders::Children},
 };
 
-/// Page arguments from GraphQL `first`/`after`: `first` bounded by the domain, `after` an
-/// opaque cursor.
-pub fn page_args(first: Option<i32>, after: Option<String>) -> async_graphql::Result<PageArgs> {
-    Ok(PageArgs::new(first, ids::decode_cursor(after.as_deref())?)?)
+/// Page arguments from GraphQL `first`/`after`/`last`/`before` of a list ordered by id:
+/// `first`/`last` bounded by the domain, the cursors opaque.
+pub fn page_args(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> async_graphql::Result<PageArgs> {
+    sorted_page_args(None, first, after, last, before)
+}
+
+/// Page arguments of a list sorted by `sort` (its cursors carry the sort key).
+pub fn sorted_page_args(
+    sort: Option<&str>,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> async_graphql::Result<PageArgs> {
+    Ok(PageArgs::new(
+        first,
+        last,
+        ids::decode_sorted_cursor("after", sort, after.as_deref())?,
+        ids::decode_sorted_cursor("before", sort, before.as_deref())?,
+    )?)
 }
 
 /// Relay page information.
@@ -20,7 +42,7 @@ pub fn page_args(first: Option<i32>, after: Option<String>) -> async_graphql::Re
 pub struct PageInfo {
     /// Whether more items follow this page.
     pub has_next_page: bool,
-    /// Whether items precede this page (true when `after` was given).
+    /// Whether items precede this page (with `first`: true when `after` was given).
     pub has_previous_page: bool,
     /// Cursor of the first edge.
     pub start_cursor: Option<String>,
@@ -51,30 +73,36 @@ where
     }
 }
 
+/// What a sorted list's cursors carry: the sort's name and each row's sort key.
+pub type SortedBy<M> = (&'static str, fn(&M) -> i64);
+
 /// The parts every connection is built from.
 pub struct Parts<E: EntityTrait> {
     pub items: Vec<E::Model>,
     pub has_next: bool,
     pub has_previous: bool,
     pub total: Total<E>,
+    /// `None`: ordered by id, and so are the cursors.
+    pub sorted_by: Option<SortedBy<E::Model>>,
 }
 
 impl<E: EntityTrait> Parts<E> {
     /// A nested list's page, as a child-page loader returned it, counted by the batched
     /// `ChildCountLoader` when `totalCount` is selected.
-    pub fn children(
-        page: Option<ChildPage<E::Model>>,
-        args: PageArgs,
-        kind: Children,
-        parent: i64,
-    ) -> Self {
+    pub fn children(page: Option<ChildPage<E::Model>>, kind: Children, parent: i64) -> Self {
         let page = page.unwrap_or_default();
         Parts {
             items: page.items,
             has_next: page.has_next,
-            has_previous: args.after.is_some(),
+            has_previous: page.has_previous,
             total: Total::Children(kind, parent),
+            sorted_by: None,
         }
+    }
+
+    /// The same page, its cursors carrying the list's sort key.
+    pub fn sorted_by(self, sorted_by: Option<SortedBy<E::Model>>) -> Self {
+        Parts { sorted_by, ..self }
     }
 }
 
@@ -85,6 +113,7 @@ impl<E: EntityTrait> From<Page<E>> for Parts<E> {
             has_next: p.has_next,
             has_previous: p.has_previous,
             total: Total::Query(Box::new(p.count)),
+            sorted_by: None,
         }
     }
 }
@@ -116,6 +145,21 @@ macro_rules! connection {
             }
         }
 
+        impl $conn {
+            fn cursor_of(&self, m: &<$entity as sea_orm::EntityTrait>::Model) -> String {
+                match self.0.sorted_by {
+                    None => $crate::graphql::ids::cursor(m.id),
+                    Some((sort, key)) => $crate::graphql::ids::sorted_cursor(
+                        sort,
+                        $crate::domain::page::Place {
+                            key: Some(key(m)),
+                            id: m.id,
+                        },
+                    ),
+                }
+            }
+        }
+
         #[async_graphql::Object]
         impl $conn {
             /// The items with their cursors.
@@ -124,7 +168,7 @@ macro_rules! connection {
                     .items
                     .iter()
                     .map(|m| $edge {
-                        cursor: $crate::graphql::ids::cursor(m.id),
+                        cursor: self.cursor_of(m),
                         node: $ctor(m.clone()),
                     })
                     .collect()
@@ -138,16 +182,8 @@ macro_rules! connection {
                 $crate::graphql::connection::PageInfo {
                     has_next_page: self.0.has_next,
                     has_previous_page: self.0.has_previous,
-                    start_cursor: self
-                        .0
-                        .items
-                        .first()
-                        .map(|m| $crate::graphql::ids::cursor(m.id)),
-                    end_cursor: self
-                        .0
-                        .items
-                        .last()
-                        .map(|m| $crate::graphql::ids::cursor(m.id)),
+                    start_cursor: self.0.items.first().map(|m| self.cursor_of(m)),
+                    end_cursor: self.0.items.last().map(|m| self.cursor_of(m)),
                 }
             }
             /// How many items match, across all pages (counted only when asked for).

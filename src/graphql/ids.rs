@@ -5,7 +5,7 @@ use async_graphql::ID;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 
 use crate::{
-    domain::delivery::Resume,
+    domain::{delivery::Resume, page::Place},
     error::{AppError, AppResult},
     events::Position,
 };
@@ -91,25 +91,79 @@ pub fn decode_input(kind: Kind, field: &str, id: &ID) -> AppResult<i64> {
         .map_err(|_| AppError::bad_input(format!("`{field}` is not a valid {} id", kind.as_str())))
 }
 
-/// Encodes a pagination cursor.
+/// Encodes a pagination cursor: a row's place in a list ordered by id.
 pub fn cursor(id: i64) -> String {
     STANDARD.encode(format!("cursor:{id}"))
 }
 
-/// Decodes an `after` cursor; malformed is `BAD_USER_INPUT`.
-pub fn decode_cursor(after: Option<&str>) -> AppResult<Option<i64>> {
-    let Some(after) = after else { return Ok(None) };
-    STANDARD
-        .decode(after.trim())
+/// Encodes a cursor of a list sorted by `sort` (a name such as `CREATED_AT`), then id.
+pub fn sorted_cursor(sort: &str, p: Place) -> String {
+    match p.key {
+        Some(key) => STANDARD.encode(format!("cursor:{sort}:{key}:{}", p.id)),
+        None => cursor(p.id),
+    }
+}
+
+/// Whether `s` is any cursor this server hands out (a page's, sorted or not, or a position
+/// in the event log): the admission check, before the field knows its order.
+pub fn is_cursor(s: &str) -> bool {
+    let sorted = STANDARD
+        .decode(s.trim())
         .ok()
         .and_then(|raw| String::from_utf8(raw).ok())
         .and_then(|s| {
-            s.strip_prefix("cursor:")
-                .and_then(|n| n.parse::<i64>().ok())
+            let rest = s.strip_prefix("cursor:")?.to_owned();
+            let parts: Vec<&str> = rest.split(':').collect();
+            Some(match parts[..] {
+                [id] => id.parse::<i64>().is_ok_and(|n| n >= 0),
+                [tag, key, id] => {
+                    !tag.is_empty()
+                        && key.parse::<i64>().is_ok()
+                        && id.parse::<i64>().is_ok_and(|n| n >= 0)
+                }
+                _ => false,
+            })
         })
-        .filter(|n| *n >= 0)
-        .map(Some)
-        .ok_or_else(|| AppError::bad_input("`after` is not a valid cursor"))
+        .unwrap_or(false);
+    sorted || decode_event_cursor(Some(s)).is_ok()
+}
+
+/// Decodes an `after`/`before` cursor of a list ordered by id; malformed (or one from a
+/// list sorted otherwise) is `BAD_USER_INPUT`.
+pub fn decode_cursor(arg: &str, cursor: Option<&str>) -> AppResult<Option<Place>> {
+    decode_sorted_cursor(arg, None, cursor)
+}
+
+/// Decodes a cursor of a list sorted by `sort` (`None`: by id alone). A cursor of the same
+/// list in another order is `BAD_USER_INPUT`: its position means nothing in this one.
+pub fn decode_sorted_cursor(
+    arg: &str,
+    sort: Option<&str>,
+    cursor: Option<&str>,
+) -> AppResult<Option<Place>> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let text = STANDARD
+        .decode(cursor.trim())
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok());
+    let rest = text.as_deref().and_then(|s| s.strip_prefix("cursor:"));
+    let parsed = rest.and_then(|rest| match rest.split(':').collect::<Vec<_>>()[..] {
+        [id] => Some((None, None, id.parse::<i64>().ok()?)),
+        [tag, key, id] => Some((Some(tag), key.parse::<i64>().ok(), id.parse::<i64>().ok()?)),
+        _ => None,
+    });
+    let invalid = || AppError::bad_input(format!("`{arg}` is not a valid cursor"));
+    match parsed {
+        Some((tag, key, id)) if id >= 0 && tag == sort && (tag.is_none() || key.is_some()) => {
+            Ok(Some(Place { key, id }))
+        }
+        Some((_, _, id)) if id >= 0 => Err(AppError::bad_input(format!(
+            "`{arg}` is a cursor of this list in another order"
+        ))),
+        _ => Err(invalid()),
+    }
 }
 
 /// Encodes a position in the event log (`TicketEvent.cursor`, resumable with
@@ -190,11 +244,35 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
-        assert_eq!(decode_cursor(Some(&cursor(9))).unwrap(), Some(9));
-        assert_eq!(decode_cursor(None).unwrap(), None);
         assert_eq!(
-            decode_cursor(Some("garbage")).unwrap_err().code(),
+            decode_cursor("after", Some(&cursor(9))).unwrap(),
+            Some(Place::id(9))
+        );
+        assert_eq!(decode_cursor("after", None).unwrap(), None);
+        assert_eq!(
+            decode_cursor("after", Some("garbage")).unwrap_err().code(),
             "BAD_USER_INPUT"
         );
+        let sorted = Place {
+            key: Some(-5),
+            id: 3,
+        };
+        let c = sorted_cursor("PRIORITY", sorted);
+        assert_eq!(
+            decode_sorted_cursor("before", Some("PRIORITY"), Some(&c)).unwrap(),
+            Some(sorted)
+        );
+        for (sort, c) in [
+            (None, c.clone()),
+            (Some("NUMBER"), c.clone()),
+            (Some("NUMBER"), cursor(3)),
+        ] {
+            assert_eq!(
+                decode_sorted_cursor("after", sort, Some(&c))
+                    .unwrap_err()
+                    .code(),
+                "BAD_USER_INPUT"
+            );
+        }
     }
 }

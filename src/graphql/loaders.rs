@@ -17,7 +17,7 @@ use crate::{
     domain::{
         comments, escalations, organizations,
         page::{ChildPage, PageArgs},
-        release_notes, releases, scope, ticket_events, tickets, users,
+        participants, release_notes, releases, scope, ticket_events, tickets, users,
     },
     error::SharedError,
 };
@@ -101,6 +101,7 @@ loaders! {
     note_items: NoteItemsLoader,
     vote_counts: VoteCountLoader,
     viewer_votes: ViewerVoteLoader,
+    participants: ParticipantLoader,
 }
 
 /// Rows of one kind fetched ahead, by key; `None` records a key looked up and not found
@@ -223,6 +224,17 @@ impl Loaders {
 
 fn by_id<M, F: Fn(&M) -> i64>(rows: Vec<M>, id: F) -> HashMap<i64, M> {
     rows.into_iter().map(|m| (id(&m), m)).collect()
+}
+
+/// The participants of visible tickets (`Ticket.participants`), in one statement per batch.
+pub struct ParticipantLoader(Env);
+
+impl Loader<i64> for ParticipantLoader {
+    type Value = Vec<app_user::Model>;
+    type Error = SharedError;
+    async fn load(&self, keys: &[i64]) -> LoadResult<i64, Self::Value> {
+        Ok(participants::of_tickets(&self.0.app.db, keys).await?)
+    }
 }
 
 /// People named on visible things (requester, author, assignee, actor).

@@ -36,6 +36,7 @@ fn pages_asked(field: &Lookahead<'_>) -> Vec<PageArgs> {
             continue;
         };
         let (mut first, mut after, mut newest) = (None, None, false);
+        let (mut last, mut before) = (None, None);
         let mut understood = true;
         for (name, value) in arguments {
             match (name.as_str(), value) {
@@ -44,12 +45,17 @@ fn pages_asked(field: &Lookahead<'_>) -> Vec<PageArgs> {
                     first = n.as_i64().and_then(|n| i32::try_from(n).ok());
                     understood &= first.is_some();
                 }
+                ("last", Value::Number(n)) => {
+                    last = n.as_i64().and_then(|n| i32::try_from(n).ok());
+                    understood &= last.is_some();
+                }
                 ("after", Value::String(s)) => after = Some(s),
+                ("before", Value::String(s)) => before = Some(s),
                 ("order", Value::Enum(e)) => newest = e.as_str() == "NEWEST_FIRST",
                 _ => understood = false,
             }
         }
-        if let (true, Ok(args)) = (understood, page_args(first, after)) {
+        if let (true, Ok(args)) = (understood, page_args(first, after, last, before)) {
             let args = args.newest_first(newest);
             if !out.contains(&args) {
                 out.push(args);

@@ -129,44 +129,49 @@ async fn list_in(
         all = all.filter(Condition::any());
     }
     let mut q = all.clone();
-    if let Some(after) = args.after {
-        // The cursor names the last row seen; continue after its (priority, id). A cursor
-        // naming a row the viewer cannot see behaves exactly like one naming no row.
-        let last = escalation::Entity::find_by_id(after)
-            .filter(scope)
+    // A cursor names a row; continue past its (priority, id). A cursor naming a row the
+    // viewer cannot see behaves exactly like one naming no row.
+    for (bound, after) in [(args.after, true), (args.before, false)] {
+        let Some(place) = bound else { continue };
+        let row = escalation::Entity::find_by_id(place.id)
+            .filter(scope.clone())
             .one(db)
             .await?;
-        if let Some(last) = last {
-            q = q.filter(
-                Condition::any()
-                    .add(escalation::Column::Priority.gt(last.priority))
-                    .add(
-                        Condition::all()
-                            .add(escalation::Column::Priority.eq(last.priority))
-                            .add(escalation::Column::Id.gt(last.id)),
-                    ),
-            );
-        } else {
-            q = q.filter(escalation::Column::Id.gt(after));
-        }
+        q = q.filter(past(row.as_ref(), place.id, after));
     }
-    let mut items = if args.first == 0 {
+    let items = if args.limit == 0 {
         Vec::new()
     } else {
-        q.order_by(escalation::Column::Priority, Order::Asc)
-            .order_by(escalation::Column::Id, Order::Asc)
-            .limit(args.first + 1)
+        let read = args.read_order(&Order::Asc);
+        q.order_by(escalation::Column::Priority, read.clone())
+            .order_by(escalation::Column::Id, read)
+            .limit(args.limit + 1)
             .all(db)
             .await?
     };
-    let has_next = items.len() as u64 > args.first;
-    items.truncate(args.first as usize);
+    let (items, has_next, has_previous) = args.settle(items);
     Ok(Page {
         items,
         has_next,
-        has_previous: args.after.is_some(),
+        has_previous,
         count: page::Count::Rows(all),
     })
+}
+
+/// Queue rows after (or before) the row `id` in (priority, id) order; by id alone when
+/// that row is not there to say its priority.
+fn past(row: Option<&escalation::Model>, id: i64, after: bool) -> Condition {
+    let (p, i) = (escalation::Column::Priority, escalation::Column::Id);
+    match row {
+        Some(r) if after => Condition::any()
+            .add(p.gt(r.priority))
+            .add(Condition::all().add(p.eq(r.priority)).add(i.gt(r.id))),
+        Some(r) => Condition::any()
+            .add(p.lt(r.priority))
+            .add(Condition::all().add(p.eq(r.priority)).add(i.lt(r.id))),
+        None if after => Condition::all().add(i.gt(id)),
+        None => Condition::all().add(i.lt(id)),
+    }
 }
 
 /// The latest escalation linked to each of many tickets the viewer sees, for

@@ -31,6 +31,8 @@ impl EscalationsQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         filter: Option<EscalationFilter>,
     ) -> Result<EscalationConnection> {
         let filter = filter.unwrap_or_default().into_domain();
@@ -38,7 +40,7 @@ impl EscalationsQuery {
             &ctx.app()?.db,
             ctx.viewer()?,
             &filter,
-            page_args(first, after)?,
+            page_args(first, after, last, before)?,
         )
         .await?;
         let ids: Vec<i64> = page.items.iter().map(|e| e.id).collect();

@@ -24,13 +24,15 @@ impl NotificationsQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         #[graphql(default)] unread_only: bool,
     ) -> Result<NotificationConnection> {
         let page = notifications::list(
             &ctx.app()?.db,
             ctx.viewer()?,
             unread_only,
-            page_args(first, after)?,
+            page_args(first, after, last, before)?,
         )
         .await?;
         Ok(NotificationConnection(Parts::from(page)))

@@ -35,8 +35,15 @@ impl NotifyQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<WebhookEndpointConnection> {
-        let page = webhooks::list(&ctx.app()?.db, ctx.viewer()?, page_args(first, after)?).await?;
+        let page = webhooks::list(
+            &ctx.app()?.db,
+            ctx.viewer()?,
+            page_args(first, after, last, before)?,
+        )
+        .await?;
         Ok(WebhookEndpointConnection(Parts::from(page)))
     }
 
@@ -46,6 +53,8 @@ impl NotifyQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         filter: Option<DeliveryFilter>,
     ) -> Result<DeliveryConnection> {
         let filter = filter.unwrap_or_default();
@@ -57,7 +66,7 @@ impl NotifyQuery {
             &ctx.app()?.db,
             ctx.viewer()?,
             filter,
-            page_args(first, after)?,
+            page_args(first, after, last, before)?,
         )
         .await?;
         Ok(DeliveryConnection(Parts::from(page)))

@@ -31,8 +31,15 @@ impl PeopleQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<UserConnection> {
-        let page = users::list(&ctx.app()?.db, ctx.viewer()?, page_args(first, after)?).await?;
+        let page = users::list(
+            &ctx.app()?.db,
+            ctx.viewer()?,
+            page_args(first, after, last, before)?,
+        )
+        .await?;
         Ok(UserConnection(Parts::from(page)))
     }
 
@@ -43,9 +50,15 @@ impl PeopleQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<OrganizationConnection> {
-        let page =
-            organizations::list(&ctx.app()?.db, ctx.viewer()?, page_args(first, after)?).await?;
+        let page = organizations::list(
+            &ctx.app()?.db,
+            ctx.viewer()?,
+            page_args(first, after, last, before)?,
+        )
+        .await?;
         Ok(OrganizationConnection(Parts::from(page)))
     }
 }

@@ -34,8 +34,15 @@ impl ReleasesQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<ReleaseConnection> {
-        let page = releases::list(&ctx.app()?.db, ctx.viewer()?, page_args(first, after)?).await?;
+        let page = releases::list(
+            &ctx.app()?.db,
+            ctx.viewer()?,
+            page_args(first, after, last, before)?,
+        )
+        .await?;
         Ok(ReleaseConnection(Parts::from(page)))
     }
 
@@ -45,8 +52,11 @@ impl ReleasesQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<ReleaseNoteConnection> {
-        let page = release_notes::list(&ctx.app()?.db, page_args(first, after)?).await?;
+        let page =
+            release_notes::list(&ctx.app()?.db, page_args(first, after, last, before)?).await?;
         Ok(ReleaseNoteConnection(Parts::from(page)))
     }
 }

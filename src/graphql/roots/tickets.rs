@@ -6,18 +6,18 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Result, Si
 use crate::{
     domain::{
         comments::{self, NewComment},
+        participants,
         tickets::{self, NewTicket, TicketChanges},
     },
     error::AppError,
     graphql::{
-        connection::{Parts, page_args},
         context::ContextExt,
         ids::{self, Kind},
         prefetch,
         types::{
             comment::Comment,
             enums::{TicketPriority, TicketStatus},
-            ticket::{Ticket, TicketConnection, TicketFilter},
+            ticket::{self, Ticket, TicketConnection, TicketFilter, TicketOrder},
         },
     },
 };
@@ -28,25 +28,24 @@ pub struct TicketsQuery;
 
 #[Object]
 impl TicketsQuery {
-    /// Tickets you may see, newest first: customers their own (or their organization's,
-    /// with organization scope), staff all. Anonymous callers: `UNAUTHENTICATED`.
+    /// Tickets you may see, newest first unless `orderBy` says otherwise: customers their
+    /// own and those they participate in (or their organization's, with organization
+    /// scope), staff all. `filter.search` searches them. Anonymous callers:
+    /// `UNAUTHENTICATED`.
     async fn tickets(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         filter: Option<TicketFilter>,
+        order_by: Option<TicketOrder>,
     ) -> Result<TicketConnection> {
-        let filter = filter.unwrap_or_default().into_domain();
-        let page = tickets::list(
-            &ctx.app()?.db,
-            ctx.viewer()?,
-            &filter,
-            page_args(first, after)?,
-        )
-        .await?;
-        prefetch::tickets(ctx, &prefetch::items(&ctx.look_ahead()), &page.items).await?;
-        Ok(TicketConnection(Parts::from(page)))
+        let filter = filter.unwrap_or_default().into_domain()?;
+        let parts = ticket::list(ctx, filter, order_by, (first, after, last, before)).await?;
+        prefetch::tickets(ctx, &prefetch::items(&ctx.look_ahead()), &parts.items).await?;
+        Ok(TicketConnection(parts))
     }
 
     /// One ticket by global `id` or by human `number` (give exactly one). Anonymous
@@ -122,7 +121,21 @@ pub struct UpdateTicketPayload {
     pub ticket: Ticket,
 }
 
-/// `createTicket`, `addComment` and `updateTicket`.
+/// Copies a colleague on a ticket, or takes them off it.
+#[derive(InputObject)]
+pub struct TicketParticipantInput {
+    pub ticket_id: ID,
+    /// A customer of the ticket's organization.
+    pub user_id: ID,
+}
+
+/// The ticket after the change (`null` when you took yourself off and no longer see it).
+#[derive(SimpleObject)]
+pub struct TicketParticipantPayload {
+    pub ticket: Option<Ticket>,
+}
+
+/// `createTicket`, `addComment`, `updateTicket` and the participant mutations.
 #[derive(Default)]
 pub struct TicketsMutation;
 
@@ -204,5 +217,38 @@ impl TicketsMutation {
         )
         .await?;
         Ok(Some(UpdateTicketPayload { ticket: Ticket(t) }))
+    }
+
+    /// Copies a customer of the ticket's organization on it: they see it as its requester
+    /// does, until removed. The requester, agents and admins may add; adding someone twice
+    /// lists them once.
+    async fn add_ticket_participant(
+        &self,
+        ctx: &Context<'_>,
+        input: TicketParticipantInput,
+    ) -> Result<Option<TicketParticipantPayload>> {
+        let app = ctx.app()?;
+        let ticket_id = ids::decode(Kind::Ticket, &input.ticket_id)?;
+        let user_id = ids::decode_input(Kind::User, "userId", &input.user_id)?;
+        let t = participants::add(&app.db, &app.bus, ctx.viewer()?, ticket_id, user_id).await?;
+        Ok(Some(TicketParticipantPayload {
+            ticket: Some(Ticket(t)),
+        }))
+    }
+
+    /// Takes a participant off a ticket; they lose it on every path at once. The requester,
+    /// agents and admins may remove anyone, a participant themself.
+    async fn remove_ticket_participant(
+        &self,
+        ctx: &Context<'_>,
+        input: TicketParticipantInput,
+    ) -> Result<Option<TicketParticipantPayload>> {
+        let app = ctx.app()?;
+        let ticket_id = ids::decode(Kind::Ticket, &input.ticket_id)?;
+        let user_id = ids::decode_input(Kind::User, "userId", &input.user_id)?;
+        let t = participants::remove(&app.db, &app.bus, ctx.viewer()?, ticket_id, user_id).await?;
+        Ok(Some(TicketParticipantPayload {
+            ticket: t.map(Ticket),
+        }))
     }
 }

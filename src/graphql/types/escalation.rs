@@ -138,8 +138,10 @@ impl Escalation {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<TicketLinkConnection> {
-        let args = page_args(first, after)?;
+        let args = page_args(first, after, last, before)?;
         let loaders = ctx.loaders()?;
         let page = loaders
             .escalation_ticket_page((self.0.id, args))
@@ -156,7 +158,7 @@ impl Escalation {
         Ok(TicketLinkConnection {
             items,
             has_next: page.has_next,
-            has_previous: args.after.is_some(),
+            has_previous: page.has_previous,
             escalation_id: self.0.id,
         })
     }
@@ -166,12 +168,13 @@ impl Escalation {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<EscalationUpdateConnection> {
-        let args = page_args(first, after)?;
+        let args = page_args(first, after, last, before)?;
         let page = ctx.loaders()?.updates().load_one((self.0.id, args)).await?;
         Ok(EscalationUpdateConnection(Parts::children(
             page,
-            args,
             Children::EscalationUpdates,
             self.0.id,
         )))

@@ -31,6 +31,10 @@ pub enum TicketEventKind {
     Escalated,
     /// The ticket was linked to an existing escalation.
     TicketLinked,
+    /// A colleague was copied on the ticket (`data.userId`).
+    ParticipantAdded,
+    /// A colleague was taken off the ticket (`data.userId`).
+    ParticipantRemoved,
     /// Its escalation was put on a track.
     Triaged,
     /// Its escalation was assigned (staff only).
@@ -61,6 +65,8 @@ impl From<entity::EventKind> for TicketEventKind {
             K::AssigneeChanged => Self::AssigneeChanged,
             K::Escalated => Self::Escalated,
             K::TicketLinked => Self::TicketLinked,
+            K::ParticipantAdded => Self::ParticipantAdded,
+            K::ParticipantRemoved => Self::ParticipantRemoved,
             K::Triaged => Self::Triaged,
             K::EscalationAssigned => Self::EscalationAssigned,
             K::EscalationUpdatePosted => Self::EscalationUpdatePosted,

@@ -3,14 +3,10 @@
 use async_graphql::{Context, ID, Object, Result};
 use entity::organization;
 
-use crate::{
-    domain::tickets,
-    graphql::{
-        connection::{Parts, connection, page_args},
-        context::ContextExt,
-        ids::{self, Kind},
-        types::ticket::{TicketConnection, TicketFilter},
-    },
+use crate::graphql::{
+    connection::connection,
+    ids::{self, Kind},
+    types::ticket::{self, TicketConnection, TicketFilter, TicketOrder},
 };
 
 /// A customer company; provisioned from the `org` claim.
@@ -38,23 +34,20 @@ impl Organization {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    /// Tickets of this organization that the viewer may see, newest first.
+    /// Tickets of this organization that the viewer may see, newest first unless `orderBy` says otherwise.
     async fn tickets(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         filter: Option<TicketFilter>,
+        order_by: Option<TicketOrder>,
     ) -> Result<TicketConnection> {
-        let mut filter = filter.unwrap_or_default().into_domain();
+        let mut filter = filter.unwrap_or_default().into_domain()?;
         filter.org_id = Some(self.0.id);
-        let page = tickets::list(
-            &ctx.app()?.db,
-            ctx.viewer()?,
-            &filter,
-            page_args(first, after)?,
-        )
-        .await?;
-        Ok(TicketConnection(Parts::from(page)))
+        let parts = ticket::list(ctx, filter, order_by, (first, after, last, before)).await?;
+        Ok(TicketConnection(parts))
     }
 }

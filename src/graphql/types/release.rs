@@ -75,12 +75,14 @@ impl Release {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<EscalationConnection> {
         let page = escalations::list_in_release(
             &ctx.app()?.db,
             ctx.viewer()?,
             self.0.id,
-            page_args(first, after)?,
+            page_args(first, after, last, before)?,
         )
         .await?;
         Ok(EscalationConnection(Parts::from(page)))

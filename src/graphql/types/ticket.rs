@@ -5,9 +5,12 @@ use chrono::{DateTime, Utc};
 use entity::ticket;
 
 use crate::{
-    domain::tickets::TicketFilter as DomainFilter,
+    domain::{
+        search::Search,
+        tickets::{self, TicketFilter as DomainFilter, TicketOrder as DomainOrder, TicketSort},
+    },
     graphql::{
-        connection::{Parts, connection, page_args},
+        connection::{Parts, connection, page_args, sorted_page_args},
         context::ContextExt,
         ids::{self, Kind},
         loaders::Children,
@@ -52,14 +55,73 @@ pub struct TicketFilter {
     /// `true`: only tickets waiting on a hotfix that has not shipped ("review your open
     /// hotfix tickets"); `false`: only the others.
     pub has_open_hotfix: Option<bool>,
+    /// Full-text search over the subject, the description and the comments you may read
+    /// (never internal notes, for customers). Web-search syntax: all words must match,
+    /// `"quoted words"` as a phrase, `-word` excludes, `or` between words means either;
+    /// case-insensitive, English stemming. Blank, or over 500 characters: `BAD_USER_INPUT`.
+    pub search: Option<String>,
+}
+
+/// What a ticket list is sorted by; ties are broken by id, in the same direction.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketOrderField {
+    CreatedAt,
+    UpdatedAt,
+    /// `LOW` < `NORMAL` < `HIGH` < `URGENT`.
+    Priority,
+    Number,
+}
+
+/// Which way a list is sorted.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+/// The order of a ticket list (default `CREATED_AT DESC`, also when searching).
+#[derive(InputObject, Clone, Copy, Debug)]
+pub struct TicketOrder {
+    pub field: TicketOrderField,
+    pub direction: OrderDirection,
+}
+
+impl From<TicketOrder> for DomainOrder {
+    fn from(o: TicketOrder) -> Self {
+        DomainOrder {
+            sort: match o.field {
+                TicketOrderField::CreatedAt => TicketSort::CreatedAt,
+                TicketOrderField::UpdatedAt => TicketSort::UpdatedAt,
+                TicketOrderField::Priority => TicketSort::Priority,
+                TicketOrderField::Number => TicketSort::Number,
+            },
+            descending: o.direction == OrderDirection::Desc,
+        }
+    }
+}
+
+/// The ticket lists' one reader (`tickets`, `User.tickets`, `Organization.tickets`): the
+/// domain's list in the asked order, its cursors carrying the sort key.
+pub async fn list(
+    ctx: &Context<'_>,
+    filter: DomainFilter,
+    order_by: Option<TicketOrder>,
+    (first, after, last, before): (Option<i32>, Option<String>, Option<i32>, Option<String>),
+) -> Result<Parts<ticket::Entity>> {
+    let order: DomainOrder = order_by.map(Into::into).unwrap_or_default();
+    let name = order.sort.name();
+    let args = sorted_page_args(Some(name), first, after, last, before)?;
+    let page = tickets::list(&ctx.app()?.db, ctx.viewer()?, &filter, order, args).await?;
+    Ok(Parts::from(page).sorted_by(Some((name, order.sort.key_of()))))
 }
 
 impl TicketFilter {
     /// Converts to the domain filter. An id of the wrong kind can match nothing, so it
-    /// becomes an impossible id rather than an error that would reveal anything.
-    pub fn into_domain(self) -> DomainFilter {
+    /// becomes an impossible id rather than an error that would reveal anything. A search
+    /// that is blank or too long is `BAD_USER_INPUT`.
+    pub fn into_domain(self) -> Result<DomainFilter> {
         let id = |kind, v: Option<ID>| v.map(|v| ids::decode(kind, &v).unwrap_or(0));
-        DomainFilter {
+        Ok(DomainFilter {
             statuses: self
                 .status
                 .unwrap_or_default()
@@ -77,7 +139,8 @@ impl TicketFilter {
             unassigned: self.unassigned,
             org_id: id(Kind::Organization, self.organization_id),
             has_open_hotfix: self.has_open_hotfix,
-        }
+            search: self.search.as_deref().map(Search::parse).transpose()?,
+        })
     }
 }
 
@@ -130,6 +193,19 @@ impl Ticket {
             .await?
             .map(Organization))
     }
+    /// Colleagues copied on the ticket, in the order they were added: they see it as its
+    /// requester does.
+    async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
+        Ok(ctx
+            .loaders()?
+            .participants()
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(User)
+            .collect())
+    }
     /// The agent working it, if any.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match self.0.assignee_id {
@@ -143,13 +219,15 @@ impl Ticket {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         #[graphql(default)] order: ListOrder,
     ) -> Result<CommentConnection> {
-        let args = page_args(first, after)?.newest_first(order == ListOrder::NewestFirst);
+        let args =
+            page_args(first, after, last, before)?.newest_first(order == ListOrder::NewestFirst);
         let page = ctx.loaders()?.comment_page((self.0.id, args)).await?;
         Ok(CommentConnection(Parts::children(
             page,
-            args,
             Children::TicketComments,
             self.0.id,
         )))
@@ -160,8 +238,10 @@ impl Ticket {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
     ) -> Result<TicketEventConnection> {
-        let args = page_args(first, after)?;
+        let args = page_args(first, after, last, before)?;
         let page = ctx
             .loaders()?
             .event_pages()
@@ -169,7 +249,6 @@ impl Ticket {
             .await?;
         Ok(TicketEventConnection(Parts::children(
             page,
-            args,
             Children::TicketEvents,
             self.0.id,
         )))

@@ -4,16 +4,16 @@ use async_graphql::{Context, ID, Object, Result};
 use entity::app_user;
 
 use crate::{
-    domain::{notify::preferences, policy, tickets},
+    domain::{notify::preferences, policy},
     graphql::{
-        connection::{Parts, connection, page_args},
+        connection::connection,
         context::ContextExt,
         ids::{self, Kind},
         types::{
             enums::Role,
             notify::NotificationPreferences,
             organization::Organization,
-            ticket::{TicketConnection, TicketFilter},
+            ticket::{self, TicketConnection, TicketFilter, TicketOrder},
         },
     },
 };
@@ -87,23 +87,20 @@ impl User {
     ) -> Result<Option<NotificationPreferences>> {
         Ok(preferences::visible(ctx.viewer()?, &self.0).map(NotificationPreferences))
     }
-    /// Tickets this user requested that the viewer may see, newest first.
+    /// Tickets this user requested that the viewer may see, newest first unless `orderBy` says otherwise.
     async fn tickets(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
         filter: Option<TicketFilter>,
+        order_by: Option<TicketOrder>,
     ) -> Result<TicketConnection> {
-        let mut filter = filter.unwrap_or_default().into_domain();
+        let mut filter = filter.unwrap_or_default().into_domain()?;
         filter.requester_id = Some(self.0.id);
-        let page = tickets::list(
-            &ctx.app()?.db,
-            ctx.viewer()?,
-            &filter,
-            page_args(first, after)?,
-        )
-        .await?;
-        Ok(TicketConnection(Parts::from(page)))
+        let parts = ticket::list(ctx, filter, order_by, (first, after, last, before)).await?;
+        Ok(TicketConnection(parts))
     }
 }

@@ -411,46 +411,47 @@ impl<'d> Walk<'d> {
         Ok(total)
     }
 
-    /// `Some(page size)` when the field is a connection: it takes `first`, or it selects
-    /// `edges` or `nodes`. Bounds `first` and checks `after` on the way.
+    /// `Some(page size)` when the field is a connection: it takes `first` or `last`, or it
+    /// selects `edges` or `nodes`. Bounds `first`/`last` and checks the cursors on the way.
     fn page_size(
         &self,
         field: &async_graphql::parser::types::Field,
     ) -> Result<Option<usize>, Refusal> {
-        if let Some(after) = field.get_argument("after")
-            && let Some(ConstValue::String(cursor)) = self.resolve(&after.node)
-        {
-            // A page's cursor, or a position in the event log (`ticketUpdates`).
-            let valid = ids::decode_cursor(Some(&cursor)).is_ok()
-                || ids::decode_event_cursor(Some(&cursor)).is_ok();
-            if !valid {
-                return Err(Refusal::Argument("`after` is not a valid cursor".into()));
+        for name in ["after", "before"] {
+            if let Some(arg) = field.get_argument(name)
+                && let Some(ConstValue::String(cursor)) = self.resolve(&arg.node)
+                && !ids::is_cursor(&cursor)
+            {
+                return Err(Refusal::Argument(format!("`{name}` is not a valid cursor")));
             }
         }
-        let first = match field.get_argument("first") {
-            Some(arg) => match self.resolve(&arg.node) {
+        let mut size = None;
+        for name in ["first", "last"] {
+            let Some(arg) = field.get_argument(name) else {
+                continue;
+            };
+            let n = match self.resolve(&arg.node) {
                 Some(ConstValue::Number(n)) => match n.as_i64() {
                     Some(n) if n < 0 => {
-                        return Err(Refusal::Argument("`first` must not be negative".into()));
+                        return Err(Refusal::Argument(format!("`{name}` must not be negative")));
                     }
                     Some(n) if n as u64 > MAX_PAGE => {
                         return Err(Refusal::limit(Limit::First, MAX_PAGE as usize, n as usize));
                     }
-                    Some(n) => Some(n as usize),
+                    Some(n) => n as usize,
                     // Not an integer: validation says so.
-                    None => None,
+                    None => DEFAULT_PAGE as usize,
                 },
-                _ => None,
-            },
-            None => None,
-        };
-        let is_connection = first.is_some()
-            || field.get_argument("first").is_some()
+                _ => DEFAULT_PAGE as usize,
+            };
+            size = Some(size.map_or(n, |m: usize| m.max(n)));
+        }
+        let is_connection = size.is_some()
             || field.selection_set.node.items.iter().any(|item| {
                 matches!(&item.node, Selection::Field(f)
                     if matches!(f.node.name.node.as_str(), "edges" | "nodes"))
             });
-        Ok(is_connection.then(|| first.unwrap_or(DEFAULT_PAGE as usize)))
+        Ok(is_connection.then(|| size.unwrap_or(DEFAULT_PAGE as usize)))
     }
 
     /// A literal, or a variable's value (or its declared default).

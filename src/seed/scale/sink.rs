@@ -77,15 +77,26 @@ impl<'a> Sink<'a> {
                 // the ticket COPY from ~4 s to ~30 s): it is off inside this transaction
                 // and the tally is rebuilt in one statement in `finish`. (The table stays
                 // locked until then; seeding is not done under live traffic.)
+                // The search index's triggers likewise: each seeded comment would rewrite
+                // its ticket's documents; `finish` builds them in one pass instead.
                 sqlx::raw_sql(
                     "SET statement_timeout = 0; BEGIN; \
-                     ALTER TABLE ticket DISABLE TRIGGER ticket_tally_insert_delete",
+                     ALTER TABLE ticket DISABLE TRIGGER ticket_tally_insert_delete; \
+                     ALTER TABLE ticket DISABLE TRIGGER ticket_search_ticket; \
+                     ALTER TABLE comment DISABLE TRIGGER ticket_search_comment",
                 )
                 .execute(&mut *conn)
                 .await?;
                 Some(conn)
             }
-            _ => None,
+            _ => {
+                // SQLite cannot switch a trigger off: they are dropped, and `finish`
+                // rebuilds the index and puts them back.
+                for sql in migration::search::drop_triggers(DbBackend::Sqlite) {
+                    db.execute_unprepared(sql).await?;
+                }
+                None
+            }
         };
         Ok(Sink {
             db,
@@ -136,13 +147,27 @@ impl<'a> Sink<'a> {
         );
         let Some(conn) = self.pg.as_mut() else {
             self.db.execute_unprepared(&counter).await?;
+            let started = Instant::now();
+            for sql in migration::search::rebuild(DbBackend::Sqlite)
+                .iter()
+                .chain(migration::search::triggers(DbBackend::Sqlite))
+            {
+                self.db.execute_unprepared(sql).await?;
+            }
+            self.record("(search index)", 0, started.elapsed());
             return Ok(std::mem::take(&mut self.stats));
         };
         let mut sql = counter
             + "; ALTER TABLE ticket ENABLE TRIGGER ticket_tally_insert_delete; \
                DELETE FROM ticket_tally; \
                INSERT INTO ticket_tally (org_id, status, n) \
-               SELECT org_id, status, COUNT(*) FROM ticket GROUP BY org_id, status;";
+               SELECT org_id, status, COUNT(*) FROM ticket GROUP BY org_id, status; \
+               ALTER TABLE ticket ENABLE TRIGGER ticket_search_ticket; \
+               ALTER TABLE comment ENABLE TRIGGER ticket_search_comment;";
+        for rebuild in migration::search::rebuild(DbBackend::Postgres) {
+            sql.push_str(rebuild);
+            sql.push(';');
+        }
         for s in self.stats.iter().filter(|s| s.rows > 0) {
             let table = s.table;
             write!(
