@@ -55,7 +55,7 @@ const VIEW: &str = "query($id: ID!) { ticket(id: $id) {
   comments(first: 100) { totalCount edges { cursor node { id body public createdAt } } }
   events(first: 100) { totalCount edges { cursor node { cursor kind public fromStatus toStatus
     comment { id body } } } } } }";
-const EVENT: &str = "cursor kind public ticket { id } comment { body public }";
+const EVENT: &str = "cursor kind public toStatus ticket { id } comment { body public }";
 
 /// A ticket of the fixture and the comments on it.
 #[derive(Clone, Debug)]

@@ -398,6 +398,42 @@ async fn the_scale_seed_keeps_the_domain_rules_and_the_api_works_on_it() {
     assert_eq!(d["viewer"]["hasOrganizationScope"], true);
     assert_eq!(d["tickets"]["totalCount"], org_tickets);
 
+    // The seed builds the search index in one pass: a phrase finds exactly the tickets
+    // whose readable text contains it (counted here with LIKE), and internal notes' words
+    // find nothing for a customer while an agent finds them.
+    let phrase_in_org = count(
+        &app,
+        "SELECT COUNT(*) AS n FROM ticket t WHERE t.org_id = 1 AND (
+           LOWER(t.subject) LIKE '%invoice export%' OR LOWER(t.description) LIKE '%invoice export%'
+           OR EXISTS (SELECT 1 FROM comment c WHERE c.ticket_id = t.id AND c.public
+                      AND LOWER(c.body) LIKE '%invoice export%'))",
+    )
+    .await;
+    assert!(phrase_in_org > 0);
+    let search = "query($q: String!) { tickets(filter: { search: $q }) { totalCount } }";
+    let res = app
+        .gql(Some(&scoped), search, json!({ "q": "\"Invoice EXPORT\"" }))
+        .await;
+    assert_eq!(data(&res)["tickets"]["totalCount"], phrase_in_org, "{res}");
+    let noted = count(
+        &app,
+        "SELECT COUNT(DISTINCT c.ticket_id) AS n FROM comment c
+          WHERE NOT c.public AND LOWER(c.body) LIKE '%enterprise%'",
+    )
+    .await;
+    assert!(noted > 0);
+    let res = app
+        .gql(Some(&scoped), search, json!({ "q": "enterprise" }))
+        .await;
+    assert_eq!(data(&res)["tickets"]["totalCount"], 0, "{res}");
+    let agent = app
+        .sign_in(&TestApp::claims("agent-1", "agent", None))
+        .await;
+    let res = app
+        .gql(Some(&agent), search, json!({ "q": "enterprise" }))
+        .await;
+    assert_eq!(data(&res)["tickets"]["totalCount"], noted, "{res}");
+
     // A customer without scope sees their own tickets only.
     let row = app
         .app
@@ -442,9 +478,6 @@ async fn the_scale_seed_keeps_the_domain_rules_and_the_api_works_on_it() {
         )
         .await;
     assert_eq!(data(&res)["ticket"]["number"], summary.rows("ticket") + 1);
-    let agent = app
-        .sign_in(&TestApp::claims("agent-1", "agent", None))
-        .await;
     let escalation = app.escalate(&agent, &created, "t", "P1").await;
     let lead = app
         .sign_in(&TestApp::claims("triage-1", "triage_lead", None))

@@ -23,7 +23,8 @@ async fn sqlite_schema_matches_entities() -> Result<(), DbErr> {
             DbBackend::Sqlite,
             "SELECT name, sql FROM sqlite_master WHERE type = 'table' \
              AND name NOT LIKE 'sqlite_%' AND name NOT IN ('seaql_migrations', 'counter', 'ticket_tally', \
-             'unsubscribe_token', 'delivery_cursor')",
+             'unsubscribe_token', 'delivery_cursor', 'ticket_participant', 'ticket_search') \
+             AND name NOT LIKE 'ticket_fts%'",
         ))
         .await?;
     assert_eq!(rows.len(), 17);
@@ -139,6 +140,20 @@ async fn read_all(db: &DatabaseConnection, expected: usize) -> Result<(), DbErr>
         unsubscribe_token::Entity::find().all(db).await?.len(),
         expected
     );
+    assert_eq!(
+        ticket_participant::Entity::find().all(db).await?.len(),
+        expected
+    );
+    // The search index's triggers gave every ticket its document.
+    let indexed = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM ticket_search",
+        ))
+        .await?
+        .expect("a count")
+        .try_get::<i64>("", "n")?;
+    assert_eq!(indexed as usize, expected);
     // The delivery planner's position, made by the migration.
     assert_eq!(delivery_cursor::Entity::find().all(db).await?.len(), 1);
     // The triggers tallied every ticket written above.
@@ -424,6 +439,20 @@ async fn write_one_of_each(db: &DatabaseConnection) -> Result<(), DbErr> {
         ..delivery.into()
     };
     assert!(twin.insert(db).await.is_err());
+    let participant = ticket_participant::ActiveModel {
+        ticket_id: Set(ticket.id),
+        user_id: Set(customer.id),
+        added_by_id: Set(Some(customer.id)),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    assert_eq!(
+        ticket_participant::Entity::find_by_id((ticket.id, customer.id))
+            .one(db)
+            .await?,
+        Some(participant)
+    );
     unsubscribe_token::ActiveModel {
         token: Set("t0k3n".into()),
         user_id: Set(customer.id),
