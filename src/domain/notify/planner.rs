@@ -8,7 +8,8 @@
 //! the person who caused the event):
 //! - a published release note: its followers;
 //! - a public comment on a ticket (hotfix updates relayed as comments and the automatic
-//!   escalation comments included): the people the ticket is for, as the policy says;
+//!   escalation comments included): the people the ticket is for — its requester and its
+//!   participants, as `policy::ticket_mail_audience` says;
 //! - a ticket solved: the same people, once — the comment a solve posts is part of that mail;
 //! - a feature or product-planning escalation shipped: the requester of each linked ticket.
 //!
