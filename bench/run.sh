@@ -9,13 +9,15 @@
 #                    default postgres://postgres@127.0.0.1:5432/tier3_bench)
 #        BENCH_SQLITE_DIR  data dir of a SQLite database seeded at scale 1 (skipped if unset)
 #        WORKERS=2   PostGraphile with two Node.js workers (its strongest setting here)
-#        ONLY="q1 q2 q3 w1"  which rows to run
+#        ONLY="q1 q2 q3 q4 q4a w1"  which rows to run (q4: search as the scoped customer, q4a: as an agent)
+#        SEARCH="error"  the common word Q4 searches for
 # needs: psql and pgbench, wrk, curl, python3, Node.js 20+ with npm (PostGraphile, pinned in
 #        bench/peer/package-lock.json, is installed into bench/peer/node_modules on first use)
 set -euo pipefail
 conns_list=${1:-"16 64"}
 secs=${2:-15}
-only=${ONLY:-"q1 q2 q3 w1"}
+only=${ONLY:-"q1 q2 q3 q4 q4a w1"}
+word=${SEARCH:-error}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 peer=$here/peer
@@ -66,7 +68,7 @@ echo "org $org ($org_key, $(q "select count(*) from ticket where org_id = $org")
      "ticket $ticket ($(q "select count(*) from comment where ticket_id = $ticket") comments)"
 
 # --- query files: tier3, PostGraphile over tier3's tables, and the SQL floor ---------------
-mkdir -p "$work"/{tier3,peer,sql}/{q1,q2,q3}
+mkdir -p "$work"/{tier3,peer,sql}/{q1,q2,q3,q4,q4a}
 json() { python3 -c 'import json,sys; print(json.dumps({"query": sys.argv[1], "variables": json.loads(sys.argv[2])}))' "$1" "$2"; }
 json 'query Q1 { tickets(first: 50) { totalCount nodes { id number subject status priority createdAt
   requester { name } comments(first: 3, order: NEWEST_FIRST) { nodes { body createdAt author { name } } }
@@ -78,7 +80,13 @@ json 'query Q3 { escalations(first: 50, filter: { status: [AWAITING_TRIAGE] }) {
   priority track createdAt tickets(first: 1) { nodes { subject number organization { name } } } } } }' \
   '{}' >"$work/tier3/q3/q3.json"
 
-json 'query Q1($org: BigInt!) { organizationById(id: $org) { ticketsByOrgId(first: 50, orderBy: ID_DESC) {
+# Q4: a search for a common word, newest first (tier3's default order), as the scoped customer
+# of the largest organization (public text of its tickets) and as an agent (everything).
+q4='query Q4($q: String!) { tickets(first: 20, filter: { search: $q }) { totalCount nodes { id number subject status priority createdAt } } }'
+json "$q4" "{\"q\": \"$word\"}" >"$work/tier3/q4/q4.json"
+json "$q4" "{\"q\": \"$word\"}" >"$work/tier3/q4a/q4a.json"
+
+json 'query Q1($org: BigInt!) { organizationById(id: $org) { ticketsByOrgId(first: 50, orderBy: [CREATED_AT_DESC, ID_DESC]) {
   totalCount nodes { id number subject status priority createdAt appUserByRequesterId { name }
   commentsByTicketId(first: 3, orderBy: ID_DESC, condition: { public: true }) { nodes { body createdAt appUserByAuthorId { name } } }
   escalationTicketsByTicketId(first: 1) { nodes { escalationByEscalationId { status track priority } } } } } } }' \
@@ -89,6 +97,22 @@ json 'query Q2($id: BigInt!) { ticketById(id: $id) { id number subject descripti
 json 'query Q3 { allEscalations(first: 50, condition: { status: "AWAITING_TRIAGE" }, orderBy: [PRIORITY_ASC, ID_ASC]) {
   nodes { id title status priority track createdAt escalationTicketsByEscalationId(first: 1) { nodes {
   ticketByTicketId { subject number organizationByOrgId { name } } } } } } }' '{}' >"$work/peer/q3/q3.json"
+# PostGraphile has no text search of its own: its users expose a SQL function, which it serves
+# as a connection with conditions and orders (created below, before the peer runs).
+json 'query Q4($q: String!, $org: BigInt!) { peerSearchPublic(q: $q, first: 20, condition: { orgId: $org },
+  orderBy: [CREATED_AT_DESC, ID_DESC]) { totalCount nodes { id number subject status priority createdAt } } }' \
+  "{\"q\": \"$word\", \"org\": $org}" >"$work/peer/q4/q4.json"
+json 'query Q4A($q: String!) { peerSearchAll(q: $q, first: 20, orderBy: [CREATED_AT_DESC, ID_DESC]) {
+  totalCount nodes { id number subject status priority createdAt } } }' \
+  "{\"q\": \"$word\"}" >"$work/peer/q4a/q4a.json"
+q "create or replace function peer_search_public(q text) returns setof ticket language sql stable as \$\$
+     select t.* from ticket t where t.id in (select ticket_id from ticket_search
+       where public_doc @@ websearch_to_tsquery('english', q)) \$\$;
+   create or replace function peer_search_all(q text) returns setof ticket language sql stable as \$\$
+     select t.* from ticket t where t.id in (select ticket_id from ticket_search
+       where all_doc @@ websearch_to_tsquery('english', q)) \$\$;
+   comment on function peer_search_public(text) is E'@sortable\n@filterable';
+   comment on function peer_search_all(text) is E'@sortable\n@filterable';" >/dev/null
 
 cat >"$work/sql/q1/q1.sql" <<SQL
 -- Q1 floor: the organization's 50 newest tickets, requester, 3 newest public comments with authors, escalation.
@@ -102,7 +126,7 @@ from (
        from escalation_ticket et join escalation e on e.id = et.escalation_id
        where et.ticket_id = tk.id order by et.escalation_id desc limit 1) as escalation
   from ticket tk join app_user u on u.id = tk.requester_id
-  where tk.org_id = $org order by tk.id desc limit 50) t;
+  where tk.org_id = $org order by tk.created_at desc, tk.id desc limit 50) t;
 SQL
 cat >"$work/sql/q2/q2.sql" <<SQL
 -- Q2 floor: one ticket with all its comments and their authors.
@@ -121,6 +145,27 @@ select coalesce(json_agg(x), '[]') from (
        from escalation_ticket et join ticket t on t.id = et.ticket_id join organization o on o.id = t.org_id
        where et.escalation_id = e.id order by et.ticket_id limit 1) as ticket
   from escalation e where e.status = 'AWAITING_TRIAGE' order by e.priority, e.id limit 50) x;
+SQL
+cat >"$work/sql/q4/q4.sql" <<SQL
+-- Q4 floor: the 20 newest tickets of the organization whose public text matches, and how many match.
+select json_build_object(
+  'totalCount', (select count(*) from ticket t where t.org_id = $org and t.id in (
+     select ticket_id from ticket_search where public_doc @@ websearch_to_tsquery('english', '$word'))),
+  'nodes', (select coalesce(json_agg(x), '[]') from (
+     select t.id, t.number, t.subject, t.status, t.priority, t.created_at from ticket t
+     where t.org_id = $org and t.id in (
+       select ticket_id from ticket_search where public_doc @@ websearch_to_tsquery('english', '$word'))
+     order by t.created_at desc, t.id desc limit 20) x));
+SQL
+cat >"$work/sql/q4a/q4a.sql" <<SQL
+-- Q4 floor, agent: the 20 newest tickets whose text (internal notes included) matches, and how many.
+select json_build_object(
+  'totalCount', (select count(*) from ticket_search where all_doc @@ websearch_to_tsquery('english', '$word')),
+  'nodes', (select coalesce(json_agg(x), '[]') from (
+     select t.id, t.number, t.subject, t.status, t.priority, t.created_at from ticket t
+     where t.id in (
+       select ticket_id from ticket_search where all_doc @@ websearch_to_tsquery('english', '$word'))
+     order by t.created_at desc, t.id desc limit 20) x));
 SQL
 cp -r "$work" "$root/target/bench-queries" 2>/dev/null || true
 
@@ -146,11 +191,11 @@ run_tier3() { # label query conns token
   printf '%-22s %s  cpu%%=%s rss_mb=%s\n' "$1" "$row" "$cpu" "$(( $(rss_kb) / 1024 ))"
 }
 
-token_for() { case $1 in q1) echo "$tok_customer";; q2) echo "$tok_agent";; q3) echo "$tok_lead";; esac; }
+token_for() { case $1 in q1|q4) echo "$tok_customer";; q2|q4a) echo "$tok_agent";; q3) echo "$tok_lead";; esac; }
 
 echo "== $(date -u +%FT%TZ) $(nproc) cores; wrk -t2, ${secs}s after a 5 s warm-up; pgbench -c N -j2 -T ${secs}"
 for conns in $conns_list; do
-  for qn in q1 q2 q3; do
+  for qn in q1 q2 q3 q4 q4a; do
     [[ " $only " == *" $qn "* ]] || continue
     start_tier3 "$db" "$work"
     run_tier3 "tier3 postgres" "$qn" "$conns" "$(token_for "$qn")"
@@ -164,7 +209,7 @@ done
 
 if [ -n "${BENCH_SQLITE_DIR:-}" ]; then
   for conns in $conns_list; do
-    for qn in q1 q2 q3; do
+    for qn in q1 q2 q3 q4 q4a; do
       [[ " $only " == *" $qn "* ]] || continue
       start_tier3 "sqlite://$BENCH_SQLITE_DIR/tier3.db?mode=rwc" "$BENCH_SQLITE_DIR"
       run_tier3 "tier3 sqlite" "$qn" "$conns" "$(token_for "$qn")"

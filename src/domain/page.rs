@@ -160,10 +160,10 @@ fn beyond(
 ) -> AppResult<SimpleExpr> {
     let greater = matches!(list, Order::Desc) != after;
     let (lhs, rhs) = match (key, p.key) {
-        (None, _) => (Expr::col(id_col).into(), Expr::val(p.id).into()),
+        (None, _) => (Expr::col(id_col), Expr::val(p.id)),
         (Some(k), Some(v)) => (
-            Expr::tuple([k.expr.clone(), Expr::col(id_col).into()]),
-            Expr::tuple([Expr::val(k.kind.value(v)).into(), Expr::val(p.id).into()]),
+            Expr::tuple([k.expr.clone(), Expr::col(id_col)]),
+            Expr::tuple([Expr::val(k.kind.value(v)), Expr::val(p.id)]),
         ),
         (Some(_), None) => {
             return Err(AppError::bad_input(

@@ -5,12 +5,12 @@
 //! caller like on every other read.
 //!
 //! Web-search syntax on both: words must all match (anywhere in the ticket), `"quoted
-//! words"` match as a phrase, `-word` excludes, `or` between words means either. FTS5 has
-//! no parser for that syntax and its own query language errors on stray quotes, `*`,
-//! `NEAR(`, `col:` and the like, so for SQLite the text is parsed here (a few lines; no
-//! crate does this translation) and every term is handed to FTS5 as a quoted string, where
-//! nothing is syntax. Known difference: PostgreSQL drops English stop words (`the`), FTS5
-//! does not.
+//! words"` match as a phrase, `-word` excludes, `or` between words means either. The text
+//! is parsed here, once, for both (a few lines; no crate does this): FTS5 has no parser for
+//! that syntax and its own query language errors on stray quotes, `*`, `NEAR(`, `col:` and
+//! the like, and PostgreSQL's own parser mis-reads runs of `-`. Each engine is then handed
+//! every term as a quoted string, where nothing is syntax. Known difference: PostgreSQL
+//! drops English stop words (`the`), FTS5 does not.
 
 use sea_orm::{
     Condition, DbBackend, ExprTrait as _,
@@ -25,10 +25,9 @@ use crate::{
 /// Longest search a client may send, in characters.
 pub const MAX_SEARCH: usize = 500;
 
-/// A validated search: the text as typed (control characters blanked) and its terms.
+/// A validated search: its terms, parsed from what the client typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search {
-    text: String,
     /// Alternatives (`or`); each is a conjunction of terms.
     groups: Vec<Vec<Term>>,
 }
@@ -56,8 +55,9 @@ impl Search {
         if text.trim().is_empty() {
             return Err(AppError::bad_input("`search` must not be blank"));
         }
-        let groups = parse_terms(&text);
-        Ok(Search { text, groups })
+        Ok(Search {
+            groups: parse_terms(&text),
+        })
     }
 
     /// Tickets (by `ticket.id`) whose searchable text matches.
@@ -68,7 +68,31 @@ impl Search {
         }
     }
 
+    /// The search for `websearch_to_tsquery`, rebuilt from the parsed terms with every term
+    /// quoted. Handed the raw text, PostgreSQL 15's parser reads `--b` as a double negation
+    /// and a long run of `-` as an error ("tsquery stack too small"); quoted, a term is only
+    /// ever a phrase.
+    fn websearch(&self) -> String {
+        self.groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|t| {
+                        let sign = if t.excluded { "-" } else { "" };
+                        format!("{sign}\"{}\"", t.words)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
     fn postgres(&self, searchable: SearchableText) -> Condition {
+        if self.groups.is_empty() {
+            // Nothing searchable was typed (only punctuation): nothing matches.
+            return Condition::any();
+        }
         let doc = match searchable {
             SearchableText::Public => "public_doc",
             SearchableText::All => "all_doc",
@@ -77,7 +101,7 @@ impl Search {
             format!(
                 r#""ticket"."id" IN (SELECT "ticket_id" FROM "ticket_search" WHERE "{doc}" @@ websearch_to_tsquery('english', $1))"#
             ),
-            [self.text.clone()],
+            [self.websearch()],
         ))
     }
 
@@ -250,6 +274,12 @@ mod tests {
                 .code(),
             "BAD_USER_INPUT"
         );
+    }
+
+    #[test]
+    fn postgres_gets_every_term_quoted() {
+        let s = Search::parse(r#"a --b "c d" or -e"#).unwrap();
+        assert_eq!(s.websearch(), r#""a" -"-b" "c d" or -"e""#);
     }
 
     #[test]
