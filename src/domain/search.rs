@@ -14,7 +14,7 @@
 
 use sea_orm::{
     Condition, DbBackend, ExprTrait as _,
-    sea_query::{Expr, SimpleExpr},
+    sea_query::{Expr, Query, SelectStatement, SimpleExpr},
 };
 
 use crate::{
@@ -68,6 +68,51 @@ impl Search {
         }
     }
 
+    /// How many tickets in all match, counted on the index alone (one document per ticket),
+    /// for a viewer who sees every ticket and filters by nothing else: joining the tickets
+    /// only to count them made PostgreSQL pick a parallel hash join, three processes per
+    /// count on a machine already busy with other requests (BENCHMARKS.md, Q4). `None` when
+    /// the search cannot be counted that way (only exclusions, or nothing searchable).
+    pub fn count_everywhere(
+        &self,
+        backend: DbBackend,
+        searchable: SearchableText,
+    ) -> Option<SelectStatement> {
+        if self.groups.is_empty() {
+            return None;
+        }
+        let (sql, value) = match backend {
+            DbBackend::Postgres => (
+                format!(
+                    r#"COUNT(*) FROM "ticket_search" WHERE "{}" @@ websearch_to_tsquery('english', $1)"#,
+                    pg_doc(searchable)
+                ),
+                self.websearch(),
+            ),
+            _ => (
+                "COUNT(*) FROM ticket_fts WHERE ticket_fts MATCH ?".to_owned(),
+                self.fts(searchable)?,
+            ),
+        };
+        // A SELECT with no FROM of its own: the expression carries it.
+        Some(
+            Query::select()
+                .expr(Expr::cust_with_values(sql, [value]))
+                .to_owned(),
+        )
+    }
+
+    /// The FTS5 query for the wanted terms, restricted to the searchable columns; `None`
+    /// when nothing is wanted (only exclusions).
+    fn fts(&self, searchable: SearchableText) -> Option<String> {
+        let column = match searchable {
+            SearchableText::Public => "public_text : ",
+            SearchableText::All => "",
+        };
+        let alternatives: Vec<String> = self.groups.iter().filter_map(|g| fts_group(g)).collect();
+        (!alternatives.is_empty()).then(|| format!("{column}({})", alternatives.join(" OR ")))
+    }
+
     /// The search for `websearch_to_tsquery`, rebuilt from the parsed terms with every term
     /// quoted. Handed the raw text, PostgreSQL 15's parser reads `--b` as a double negation
     /// and a long run of `-` as an error ("tsquery stack too small"); quoted, a term is only
@@ -93,32 +138,24 @@ impl Search {
             // Nothing searchable was typed (only punctuation): nothing matches.
             return Condition::any();
         }
-        let doc = match searchable {
-            SearchableText::Public => "public_doc",
-            SearchableText::All => "all_doc",
-        };
         Condition::all().add(Expr::cust_with_values(
             format!(
-                r#""ticket"."id" IN (SELECT "ticket_id" FROM "ticket_search" WHERE "{doc}" @@ websearch_to_tsquery('english', $1))"#
+                r#""ticket"."id" IN (SELECT "ticket_id" FROM "ticket_search" WHERE "{}" @@ websearch_to_tsquery('english', $1))"#,
+                pg_doc(searchable)
             ),
             [self.websearch()],
         ))
     }
 
     fn sqlite(&self, searchable: SearchableText) -> Condition {
-        let column = match searchable {
-            SearchableText::Public => "public_text : ",
-            SearchableText::All => "",
-        };
-        let matching = |expr: String| -> SimpleExpr {
+        let matching = |query: String| -> SimpleExpr {
             Expr::cust_with_values(
                 r#""ticket"."id" IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)"#,
-                [format!("{column}({expr})")],
+                [query],
             )
         };
-        let alternatives: Vec<String> = self.groups.iter().filter_map(|g| fts_group(g)).collect();
-        if !alternatives.is_empty() {
-            return Condition::all().add(matching(alternatives.join(" OR ")));
+        if let Some(query) = self.fts(searchable) {
+            return Condition::all().add(matching(query));
         }
         // Only exclusions (`-word`): every ticket without those words, as on PostgreSQL.
         let excluded: Vec<String> = self
@@ -132,7 +169,19 @@ impl Search {
             // Nothing searchable was typed (only punctuation): nothing matches.
             return Condition::any();
         }
-        Condition::all().add(matching(excluded.join(" OR ")).not())
+        let column = match searchable {
+            SearchableText::Public => "public_text : ",
+            SearchableText::All => "",
+        };
+        Condition::all().add(matching(format!("{column}({})", excluded.join(" OR "))).not())
+    }
+}
+
+/// The PostgreSQL document a viewer searches.
+fn pg_doc(searchable: SearchableText) -> &'static str {
+    match searchable {
+        SearchableText::Public => "public_doc",
+        SearchableText::All => "all_doc",
     }
 }
 
