@@ -99,6 +99,9 @@ const PG_DROP: &[&str] = &[
     "DROP AGGREGATE tier3_tsvector_agg (tsvector)",
 ];
 
+// `group_concat` over an ordered subquery rather than `group_concat(… ORDER BY …)`: the
+// latter needs SQLite 3.44, and an older `sqlite3` shell would then call the whole schema
+// malformed and refuse to open the database.
 const SQLITE_CREATE: &[&str] = &[
     "CREATE TABLE ticket_search (
        ticket_id INTEGER PRIMARY KEY REFERENCES ticket (id) ON DELETE CASCADE,
@@ -138,8 +141,8 @@ const SQLITE_TRIGGERS: &[&str] = &[
      BEGIN
        UPDATE ticket_search
           SET public_text = NEW.subject || char(10) || NEW.description || coalesce(
-                (SELECT char(10) || group_concat(body, char(10) ORDER BY id)
-                   FROM comment WHERE ticket_id = NEW.id AND public), '')
+                (SELECT char(10) || group_concat(body, char(10)) FROM
+                  (SELECT body FROM comment WHERE ticket_id = NEW.id AND public ORDER BY id)), '')
         WHERE ticket_id = NEW.id;
      END",
     "CREATE TRIGGER ticket_search_comment_insert AFTER INSERT ON comment BEGIN
@@ -155,22 +158,22 @@ const SQLITE_TRIGGERS: &[&str] = &[
        UPDATE ticket_search
           SET public_text = (SELECT t.subject || char(10) || t.description FROM ticket t
                               WHERE t.id = ticket_search.ticket_id) || coalesce(
-                (SELECT char(10) || group_concat(body, char(10) ORDER BY id) FROM comment
-                  WHERE ticket_id = ticket_search.ticket_id AND public), ''),
+                (SELECT char(10) || group_concat(body, char(10)) FROM
+                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND public ORDER BY id)), ''),
               internal_text = coalesce(
-                (SELECT char(10) || group_concat(body, char(10) ORDER BY id) FROM comment
-                  WHERE ticket_id = ticket_search.ticket_id AND NOT public), '')
+                (SELECT char(10) || group_concat(body, char(10)) FROM
+                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND NOT public ORDER BY id)), '')
         WHERE ticket_id IN (OLD.ticket_id, NEW.ticket_id);
      END",
     "CREATE TRIGGER ticket_search_comment_delete AFTER DELETE ON comment BEGIN
        UPDATE ticket_search
           SET public_text = (SELECT t.subject || char(10) || t.description FROM ticket t
                               WHERE t.id = ticket_search.ticket_id) || coalesce(
-                (SELECT char(10) || group_concat(body, char(10) ORDER BY id) FROM comment
-                  WHERE ticket_id = ticket_search.ticket_id AND public), ''),
+                (SELECT char(10) || group_concat(body, char(10)) FROM
+                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND public ORDER BY id)), ''),
               internal_text = coalesce(
-                (SELECT char(10) || group_concat(body, char(10) ORDER BY id) FROM comment
-                  WHERE ticket_id = ticket_search.ticket_id AND NOT public), '')
+                (SELECT char(10) || group_concat(body, char(10)) FROM
+                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND NOT public ORDER BY id)), '')
         WHERE ticket_id = OLD.ticket_id;
      END",
 ];
@@ -191,11 +194,11 @@ const SQLITE_REBUILD: &[&str] = &[
     "INSERT INTO ticket_search (ticket_id, public_text, internal_text)
      SELECT t.id,
             t.subject || char(10) || t.description || coalesce(
-              (SELECT char(10) || group_concat(body, char(10) ORDER BY id) FROM comment
-                WHERE ticket_id = t.id AND public), ''),
+              (SELECT char(10) || group_concat(body, char(10)) FROM
+                  (SELECT body FROM comment WHERE ticket_id = t.id AND public ORDER BY id)), ''),
             coalesce(
-              (SELECT char(10) || group_concat(body, char(10) ORDER BY id) FROM comment
-                WHERE ticket_id = t.id AND NOT public), '')
+              (SELECT char(10) || group_concat(body, char(10)) FROM
+                  (SELECT body FROM comment WHERE ticket_id = t.id AND NOT public ORDER BY id)), '')
        FROM ticket t",
     // Reindexes from the content table, whatever the FTS triggers did meanwhile.
     "INSERT INTO ticket_fts (ticket_fts) VALUES ('rebuild')",
