@@ -21,7 +21,11 @@ use crate::{
 /// Everything a request needs; cheap to clone.
 #[derive(Clone)]
 pub struct App {
+    /// Where writes (and everything but GraphQL queries) go: on SQLite the one writer.
     pub db: DatabaseConnection,
+    /// Where GraphQL query operations read (`App::for_reads`): on SQLite a pool of read-only
+    /// connections beside the writer, so reads never queue behind it; elsewhere `db` itself.
+    pub reader: DatabaseConnection,
     pub keys: Arc<Keys>,
     pub config: Arc<Config>,
     pub bus: EventBus,
@@ -41,7 +45,11 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let conn = db::connect(&config).await?;
         db::migrate(&conn).await?;
-        let app = App::with_db(config, conn)?;
+        let reader = db::connect_readers(&config).await?;
+        let mut app = App::with_db(config, conn)?;
+        if let Some(reader) = reader {
+            app = app.with_reader(reader);
+        }
         app.keys.refresh_remote().await;
         Ok(app)
     }
@@ -82,6 +90,7 @@ impl App {
             });
         }
         Ok(App {
+            reader: db.clone(),
             db,
             keys,
             bus,
@@ -92,6 +101,22 @@ impl App {
             config: Arc::new(config),
             shutdown,
         })
+    }
+}
+
+impl App {
+    /// The same app reading through `reader`.
+    pub fn with_reader(self, reader: DatabaseConnection) -> App {
+        App { reader, ..self }
+    }
+
+    /// The app a read-only operation (a GraphQL query) runs with: `db` is the read pool, so
+    /// every resolver and loader under it reads there without knowing.
+    pub fn for_reads(&self) -> App {
+        App {
+            db: self.reader.clone(),
+            ..self.clone()
+        }
     }
 }
 

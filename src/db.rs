@@ -47,6 +47,36 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .with_context(|| format!("connecting to {}", redact_url(&url)))
 }
 
+/// Read-only connections beside the writer, for an SQLite file: in WAL mode readers never
+/// wait for the writer or for each other, where the one connection made every read queue
+/// behind every write. `None` for PostgreSQL (its pool serves reads in parallel already)
+/// and for an in-memory database (a second connection would be another, empty database).
+/// One connection per core, at least two.
+pub async fn connect_readers(config: &Config) -> anyhow::Result<Option<DatabaseConnection>> {
+    let url = config.database_url();
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return Ok(None);
+    }
+    let size = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)) as u32;
+    let mut opts = ConnectOptions::new(url.clone());
+    opts.connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(config.db_timeout())
+        .max_connections(size)
+        .min_connections(1)
+        .sqlx_logging(false);
+    let db_timeout = config.db_timeout();
+    // The journal mode is the file's, set by the writer; a read-only connection may not set it.
+    opts.map_sqlx_sqlite_opts(move |o| {
+        o.read_only(true)
+            .create_if_missing(false)
+            .busy_timeout(db_timeout)
+    });
+    let readers = Database::connect(opts)
+        .await
+        .with_context(|| format!("opening readers of {}", redact_url(&url)))?;
+    Ok(Some(readers))
+}
+
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running migrations")

@@ -285,6 +285,24 @@ fn refusal_response(refusal: &Refusal, status: StatusCode, media: MediaType) -> 
     json_response(status, media, serde_json::json!({ "errors": [value] }))
 }
 
+/// Whether the operation the request runs is a query (not a mutation or subscription).
+/// Admission has parsed the document already; an operation it cannot pick counts as not a
+/// query, and execution reports the error.
+fn is_query(request: &mut Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let name = request.operation_name.clone();
+    let Ok(doc) = request.parsed_query() else {
+        return false;
+    };
+    let op = match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    };
+    op.is_some_and(|op| op.node.ty == OperationType::Query)
+}
+
 /// Runs a (batch) request for a viewer and answers it.
 async fn run(
     edge: &Edge,
@@ -304,11 +322,8 @@ async fn run(
     let run_one = |request: Request| {
         let (viewer, slot) = (viewer.clone(), slot.clone());
         async move {
-            // Per operation: what one operation fetched ahead must not outlive it (a batch
-            // may hold a mutation between two queries).
-            let loaders = Arc::new(Loaders::for_operation(app, &viewer));
             // Admission here rather than as an extension: see `Schemas::http`.
-            let request = match edge
+            let mut request = match edge
                 .admission
                 .admit(Some(&viewer), ip, Some(&slot), request)
             {
@@ -317,11 +332,16 @@ async fn run(
                     return error::finish(async_graphql::Response::from_errors(vec![err]));
                 }
             };
-            let mut request = request
-                .data(app.clone())
-                .data(viewer)
-                .data(loaders)
-                .data(slot);
+            // A query only reads: it runs on the read pool (SQLite's readers).
+            let app = if is_query(&mut request) {
+                app.for_reads()
+            } else {
+                app.clone()
+            };
+            // Per operation: what one operation fetched ahead must not outlive it (a batch
+            // may hold a mutation between two queries).
+            let loaders = Arc::new(Loaders::for_operation(&app, &viewer));
+            let mut request = request.data(app).data(viewer).data(loaders).data(slot);
             if let Some(ip) = ip {
                 request = request.data(ip);
             }

@@ -444,9 +444,11 @@ impl TestApp {
     async fn start(config: Config, db: Arc<TestDb>) -> TestApp {
         let mut conn = tier3::db::connect(&config).await.expect("connect");
         tier3::db::migrate(&conn).await.expect("migrate");
+        // As `App::build` does: SQLite's read pool beside the writer.
+        let mut reader = tier3::db::connect_readers(&config).await.expect("readers");
         let statements = Arc::new(AtomicUsize::new(0));
         let log = Arc::new(Mutex::new(Vec::new()));
-        {
+        for conn in std::iter::once(&mut conn).chain(reader.as_mut()) {
             let (statements, log) = (statements.clone(), log.clone());
             conn.set_metric_callback(move |info| {
                 statements.fetch_add(1, Ordering::SeqCst);
@@ -456,7 +458,10 @@ impl TestApp {
             });
         }
         let keys = Keys::from_config(&config).expect("keys");
-        let app = App::with_db(config.clone(), conn).expect("app");
+        let mut app = App::with_db(config.clone(), conn).expect("app");
+        if let Some(reader) = reader {
+            app = app.with_reader(reader);
+        }
         let server = Server::bind(app.clone()).await.expect("bind");
         let addr = server.local_addr().expect("addr");
         tokio::spawn(server.run());
