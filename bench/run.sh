@@ -247,7 +247,51 @@ with open(out, "w") as f:
                               "variables": {"i": {"ticketId": gid, "body": f"bench comment {i}", "public": True}}})
         f.write(f"{token}\t{create}\n{token}\t{comment}\n")
 PY
+  # The W1 floor: the same rows written by hand-written SQL through pgbench, one transaction
+  # per mutation (half createTicket, half addComment), by the same 200 customers on the same
+  # tickets: take a ticket number and insert the ticket and its event; read the ticket
+  # through the requester's scope, bump it under its optimistic lock, insert the comment and
+  # its event. The database's own triggers (tally, search index) run for both.
+  psql "$db" -qc "create table if not exists w1_subjects (i int primary key, user_id bigint, org_id bigint, ticket_id bigint);
+    truncate w1_subjects;
+    insert into w1_subjects select row_number() over (order by u.id), u.id, u.org_id,
+      (select t.id from ticket t where t.requester_id = u.id and t.status <> 'CLOSED' order by t.id desc limit 1)
+    from app_user u where u.role = 'CUSTOMER'
+      and exists (select 1 from ticket t where t.requester_id = u.id and t.status <> 'CLOSED')
+    order by u.id limit 200"
+  cat >"$work/w1-create.sql" <<'SQL'
+\set i random(1, 200)
+SELECT user_id AS uid, org_id AS oid FROM w1_subjects WHERE i = :i \gset
+BEGIN;
+UPDATE counter SET value = value + 1 WHERE name = 'ticket_number' RETURNING value AS num \gset
+INSERT INTO ticket (number, subject, description, status, priority, requester_id, org_id, lock_version, created_at, updated_at)
+  VALUES (:num, 'floor', 'load', 'NEW', 'NORMAL', :uid, :oid, 0, now(), now()) RETURNING id AS tid \gset
+INSERT INTO event (kind, public, actor_id, org_id, ticket_id, to_status, created_at)
+  VALUES ('TICKET_CREATED', true, :uid, :oid, :tid, 'NEW', now());
+COMMIT;
+SQL
+  cat >"$work/w1-comment.sql" <<'SQL'
+\set i random(1, 200)
+SELECT user_id AS uid, org_id AS oid, ticket_id AS tid FROM w1_subjects WHERE i = :i \gset
+BEGIN;
+SELECT lock_version AS lv FROM ticket WHERE id = :tid AND requester_id = :uid \gset
+UPDATE ticket SET updated_at = now(), lock_version = lock_version + 1 WHERE id = :tid AND lock_version = :lv;
+INSERT INTO comment (ticket_id, author_id, body, public, created_at)
+  VALUES (:tid, :uid, 'floor comment', true, now()) RETURNING id AS cid \gset
+INSERT INTO event (kind, public, actor_id, org_id, ticket_id, comment_id, created_at)
+  VALUES ('COMMENT_ADDED', true, :uid, :oid, :tid, :cid, now());
+COMMIT;
+SQL
+  w1_floor() { # conns
+    local out tps lat
+    out=$(pgbench -n -M prepared -c "$1" -j 2 -T "$secs" -f "$work/w1-create.sql@1" -f "$work/w1-comment.sql@1" "$db" 2>&1)
+    tps=$(grep -oP '^tps = \K[0-9.]+' <<<"$out" | head -1 || true)
+    lat=$(grep -oP 'latency average = \K[0-9.]+' <<<"$out" | head -1 || true)
+    [ -n "$tps" ] || { echo "$out" >&2; exit 1; }
+    printf '%-22s %-10s %5s %10s %9s (mean latency ms)\n' "write floor (pgbench)" w1 "$1" "$tps" "$lat"
+  }
   for conns in $conns_list; do
+    w1_floor "$conns"
     start_tier3 "$db" "$work"
     before=$(cpu_ticks)
     line=$(LINES_FILE="$work/w1.txt" wrk -t2 -c"$conns" -d"${secs}s" -s "$here/w1.lua" "http://127.0.0.1:$port/graphql" 2>&1 | grep '^RESULT')

@@ -90,17 +90,6 @@ impl PageArgs {
         })
     }
 
-    /// The first `n` rows after the row with id `after` (for callers inside the server).
-    pub fn forward(n: u64, after: Option<i64>) -> Self {
-        PageArgs {
-            limit: std::cmp::Ord::min(n, MAX_PAGE),
-            after: after.map(Place::id),
-            before: None,
-            from_end: false,
-            newest_first: false,
-        }
-    }
-
     /// The order rows are read in: the list's order, reversed when taking from the end.
     pub fn read_order(&self, list: &Order) -> Order {
         match (list, self.from_end) {

@@ -104,38 +104,30 @@ pub fn sorted_cursor(sort: &str, p: Place) -> String {
     }
 }
 
+/// A page cursor's parts: the sort's name and key (for a sorted list) and the row's id.
+type CursorParts = (Option<String>, Option<i64>, i64);
+
+fn parse_cursor(cursor: &str) -> Option<CursorParts> {
+    let text = String::from_utf8(STANDARD.decode(cursor.trim()).ok()?).ok()?;
+    let rest = text.strip_prefix("cursor:")?;
+    let (tag, key, id) = match rest.split(':').collect::<Vec<_>>()[..] {
+        [id] => (None, None, id),
+        [tag, key, id] if !tag.is_empty() => (Some(tag.to_owned()), Some(key.parse().ok()?), id),
+        _ => return None,
+    };
+    let id = id.parse::<i64>().ok().filter(|n| *n >= 0)?;
+    Some((tag, key, id))
+}
+
 /// Whether `s` is any cursor this server hands out (a page's, sorted or not, or a position
 /// in the event log): the admission check, before the field knows its order.
 pub fn is_cursor(s: &str) -> bool {
-    let sorted = STANDARD
-        .decode(s.trim())
-        .ok()
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|s| {
-            let rest = s.strip_prefix("cursor:")?.to_owned();
-            let parts: Vec<&str> = rest.split(':').collect();
-            Some(match parts[..] {
-                [id] => id.parse::<i64>().is_ok_and(|n| n >= 0),
-                [tag, key, id] => {
-                    !tag.is_empty()
-                        && key.parse::<i64>().is_ok()
-                        && id.parse::<i64>().is_ok_and(|n| n >= 0)
-                }
-                _ => false,
-            })
-        })
-        .unwrap_or(false);
-    sorted || decode_event_cursor(Some(s)).is_ok()
+    parse_cursor(s).is_some() || decode_event_cursor(Some(s)).is_ok()
 }
 
-/// Decodes an `after`/`before` cursor of a list ordered by id; malformed (or one from a
-/// list sorted otherwise) is `BAD_USER_INPUT`.
-pub fn decode_cursor(arg: &str, cursor: Option<&str>) -> AppResult<Option<Place>> {
-    decode_sorted_cursor(arg, None, cursor)
-}
-
-/// Decodes a cursor of a list sorted by `sort` (`None`: by id alone). A cursor of the same
-/// list in another order is `BAD_USER_INPUT`: its position means nothing in this one.
+/// Decodes an `after`/`before` cursor of a list sorted by `sort` (`None`: by id alone);
+/// malformed is `BAD_USER_INPUT`, and so is a cursor of the same list in another order: its
+/// position means nothing in this one.
 pub fn decode_sorted_cursor(
     arg: &str,
     sort: Option<&str>,
@@ -144,25 +136,14 @@ pub fn decode_sorted_cursor(
     let Some(cursor) = cursor else {
         return Ok(None);
     };
-    let text = STANDARD
-        .decode(cursor.trim())
-        .ok()
-        .and_then(|raw| String::from_utf8(raw).ok());
-    let rest = text.as_deref().and_then(|s| s.strip_prefix("cursor:"));
-    let parsed = rest.and_then(|rest| match rest.split(':').collect::<Vec<_>>()[..] {
-        [id] => Some((None, None, id.parse::<i64>().ok()?)),
-        [tag, key, id] => Some((Some(tag), key.parse::<i64>().ok(), id.parse::<i64>().ok()?)),
-        _ => None,
-    });
-    let invalid = || AppError::bad_input(format!("`{arg}` is not a valid cursor"));
-    match parsed {
-        Some((tag, key, id)) if id >= 0 && tag == sort && (tag.is_none() || key.is_some()) => {
-            Ok(Some(Place { key, id }))
-        }
-        Some((_, _, id)) if id >= 0 => Err(AppError::bad_input(format!(
+    match parse_cursor(cursor) {
+        Some((tag, key, id)) if tag.as_deref() == sort => Ok(Some(Place { key, id })),
+        Some(_) => Err(AppError::bad_input(format!(
             "`{arg}` is a cursor of this list in another order"
         ))),
-        _ => Err(invalid()),
+        None => Err(AppError::bad_input(format!(
+            "`{arg}` is not a valid cursor"
+        ))),
     }
 }
 
@@ -245,12 +226,14 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
         assert_eq!(
-            decode_cursor("after", Some(&cursor(9))).unwrap(),
+            decode_sorted_cursor("after", None, Some(&cursor(9))).unwrap(),
             Some(Place::id(9))
         );
-        assert_eq!(decode_cursor("after", None).unwrap(), None);
+        assert_eq!(decode_sorted_cursor("after", None, None).unwrap(), None);
         assert_eq!(
-            decode_cursor("after", Some("garbage")).unwrap_err().code(),
+            decode_sorted_cursor("after", None, Some("garbage"))
+                .unwrap_err()
+                .code(),
             "BAD_USER_INPUT"
         );
         let sorted = Place {
