@@ -1940,7 +1940,7 @@ async fn notifications_and_release_notes_page_backward() {
 /// The page of the query-count test: searched, with nested comments.
 const SEARCHED_PAGE: &str = r#"query($n: Int!) {
   tickets(filter: { search: "word" }, first: $n) {
-    nodes { id subject comments(first: 3) { nodes { id } } }
+    nodes { id subject participants { id } comments(first: 3) { nodes { id } } }
     totalCount } }"#;
 
 /// Statements the server runs for one searched page of `n` (which must hold `n` tickets).

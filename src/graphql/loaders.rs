@@ -155,6 +155,7 @@ pub struct Primed {
     ticket_escalations: PrimedMap<i64, escalation::Model>,
     escalation_tickets: PrimedMap<(i64, PageArgs), ChildPage<escalation_ticket::Model>>,
     counts: PrimedMap<(Children, i64), u64>,
+    participants: PrimedMap<i64, Vec<app_user::Model>>,
 }
 
 /// `Loaders::prime_*` and the matching lookups that prefer primed rows.
@@ -199,6 +200,7 @@ primed! {
     prime_ticket_escalations, ticket_escalation, ticket_escalations, TicketEscalationLoader, i64, escalation::Model, ticket_escalations;
     prime_escalation_tickets, escalation_ticket_page, escalation_tickets, EscalationTicketPageLoader, (i64, PageArgs), ChildPage<escalation_ticket::Model>, escalation_tickets;
     prime_counts, count, counts, ChildCountLoader, (Children, i64), u64, counts;
+    prime_participants, participants_of, participants, ParticipantLoader, i64, Vec<app_user::Model>, participants;
 }
 
 impl Loaders {

@@ -137,8 +137,19 @@ pub async fn tickets(
         }
         Ok::<_, async_graphql::Error>(())
     };
-    let (authors, (), (), ()) =
-        futures_util::try_join!(comments, escalations, comment_counts, organizations)?;
+    let participants = async {
+        if any(nodes, "participants") {
+            loaders.prime_participants(ids.iter().copied()).await?;
+        }
+        Ok::<_, async_graphql::Error>(())
+    };
+    let (authors, (), (), (), ()) = futures_util::try_join!(
+        comments,
+        escalations,
+        comment_counts,
+        organizations,
+        participants
+    )?;
 
     let mut people = authors;
     if any(nodes, "requester") {

@@ -198,8 +198,7 @@ impl Ticket {
     async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
         Ok(ctx
             .loaders()?
-            .participants()
-            .load_one(self.0.id)
+            .participants_of(self.0.id)
             .await?
             .unwrap_or_default()
             .into_iter()
