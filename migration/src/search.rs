@@ -99,6 +99,28 @@ const PG_DROP: &[&str] = &[
     "DROP AGGREGATE tier3_tsvector_agg (tsvector)",
 ];
 
+/// SQLite: recomputes the documents of the tickets `WHERE` picks, from the ticket and its
+/// comments (after an edit or a removal; a new comment only appends).
+macro_rules! sqlite_recompute {
+    ($where:literal) => {
+        concat!(
+            "
+       UPDATE ticket_search
+          SET public_text = (SELECT t.subject || char(10) || t.description FROM ticket t
+                              WHERE t.id = ticket_search.ticket_id) || coalesce(
+                (SELECT char(10) || group_concat(body, char(10)) FROM
+                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND public ORDER BY id)), ''),
+              internal_text = coalesce(
+                (SELECT char(10) || group_concat(body, char(10)) FROM
+                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND NOT public ORDER BY id)), '')
+        WHERE ",
+            $where,
+            ";
+     "
+        )
+    };
+}
+
 // `group_concat` over an ordered subquery rather than `group_concat(… ORDER BY …)`: the
 // latter needs SQLite 3.44, and an older `sqlite3` shell would then call the whole schema
 // malformed and refuse to open the database.
@@ -154,28 +176,16 @@ const SQLITE_TRIGGERS: &[&str] = &[
                                    ELSE internal_text || char(10) || NEW.body END
         WHERE ticket_id = NEW.ticket_id;
      END",
-    "CREATE TRIGGER ticket_search_comment_change AFTER UPDATE ON comment BEGIN
-       UPDATE ticket_search
-          SET public_text = (SELECT t.subject || char(10) || t.description FROM ticket t
-                              WHERE t.id = ticket_search.ticket_id) || coalesce(
-                (SELECT char(10) || group_concat(body, char(10)) FROM
-                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND public ORDER BY id)), ''),
-              internal_text = coalesce(
-                (SELECT char(10) || group_concat(body, char(10)) FROM
-                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND NOT public ORDER BY id)), '')
-        WHERE ticket_id IN (OLD.ticket_id, NEW.ticket_id);
-     END",
-    "CREATE TRIGGER ticket_search_comment_delete AFTER DELETE ON comment BEGIN
-       UPDATE ticket_search
-          SET public_text = (SELECT t.subject || char(10) || t.description FROM ticket t
-                              WHERE t.id = ticket_search.ticket_id) || coalesce(
-                (SELECT char(10) || group_concat(body, char(10)) FROM
-                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND public ORDER BY id)), ''),
-              internal_text = coalesce(
-                (SELECT char(10) || group_concat(body, char(10)) FROM
-                  (SELECT body FROM comment WHERE ticket_id = ticket_search.ticket_id AND NOT public ORDER BY id)), '')
-        WHERE ticket_id = OLD.ticket_id;
-     END",
+    concat!(
+        "CREATE TRIGGER ticket_search_comment_change AFTER UPDATE ON comment BEGIN",
+        sqlite_recompute!("ticket_id IN (OLD.ticket_id, NEW.ticket_id)"),
+        "END"
+    ),
+    concat!(
+        "CREATE TRIGGER ticket_search_comment_delete AFTER DELETE ON comment BEGIN",
+        sqlite_recompute!("ticket_id = OLD.ticket_id"),
+        "END"
+    ),
 ];
 
 const SQLITE_DROP_TRIGGERS: &[&str] = &[

@@ -253,6 +253,21 @@ async fn write_one_of_each(db: &DatabaseConnection) -> Result<(), DbErr> {
     }
     .insert(db)
     .await?;
+    // The search index follows the comment, also through an edit (the triggers' recompute
+    // path; comments are otherwise only ever added).
+    assert_eq!(search_hits(db, "help").await?, 1);
+    db.execute_unprepared(&format!(
+        "UPDATE comment SET body = 'zebra' WHERE id = {}",
+        comment.id
+    ))
+    .await?;
+    assert_eq!(search_hits(db, "help").await?, 0);
+    assert_eq!(search_hits(db, "zebra").await?, 1);
+    db.execute_unprepared(&format!(
+        "UPDATE comment SET body = 'help' WHERE id = {}",
+        comment.id
+    ))
+    .await?;
 
     let release = release::ActiveModel {
         version: Set("2027.1.0".into()),
@@ -494,4 +509,20 @@ fn with_database_replaces_the_path() {
         "postgres://u:p@h/x?sslmode=disable"
     );
     assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+}
+
+/// Tickets whose public search document holds `word`, asked of the index directly.
+async fn search_hits(db: &DatabaseConnection, word: &str) -> Result<i64, DbErr> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => format!(
+            "SELECT COUNT(*) AS n FROM ticket_search WHERE public_doc @@ to_tsquery('english', '{word}')"
+        ),
+        _ => format!(
+            "SELECT COUNT(*) AS n FROM ticket_fts WHERE ticket_fts MATCH 'public_text : {word}'"
+        ),
+    };
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?
+        .expect("a count")
+        .try_get::<i64>("", "n")
 }
