@@ -105,12 +105,8 @@ impl Search {
     /// The FTS5 query for the wanted terms, restricted to the searchable columns; `None`
     /// when nothing is wanted (only exclusions).
     fn fts(&self, searchable: SearchableText) -> Option<String> {
-        let column = match searchable {
-            SearchableText::Public => "public_text : ",
-            SearchableText::All => "",
-        };
         let alternatives: Vec<String> = self.groups.iter().filter_map(|g| fts_group(g)).collect();
-        (!alternatives.is_empty()).then(|| format!("{column}({})", alternatives.join(" OR ")))
+        (!alternatives.is_empty()).then(|| fts_in(searchable, &alternatives.join(" OR ")))
     }
 
     /// The search for `websearch_to_tsquery`, rebuilt from the parsed terms with every term
@@ -169,11 +165,15 @@ impl Search {
             // Nothing searchable was typed (only punctuation): nothing matches.
             return Condition::any();
         }
-        let column = match searchable {
-            SearchableText::Public => "public_text : ",
-            SearchableText::All => "",
-        };
-        Condition::all().add(matching(format!("{column}({})", excluded.join(" OR "))).not())
+        Condition::all().add(matching(fts_in(searchable, &excluded.join(" OR "))).not())
+    }
+}
+
+/// An FTS5 query limited to the columns a viewer searches (all of them for staff).
+fn fts_in(searchable: SearchableText, expr: &str) -> String {
+    match searchable {
+        SearchableText::Public => format!("public_text : ({expr})"),
+        SearchableText::All => format!("({expr})"),
     }
 }
 

@@ -118,24 +118,26 @@ fn priority_rank(p: TicketPriority) -> i64 {
 }
 
 impl TicketFilter {
-    /// Whether the tally (organization × status) can count this filter.
-    fn tally_counts(&self) -> bool {
-        self.search.is_none()
-            && self.priorities.is_empty()
+    /// Whether, search aside, nothing narrows the list but what the tally splits by
+    /// (status, organization).
+    fn tally_keys_only(&self) -> bool {
+        self.priorities.is_empty()
             && self.requester_id.is_none()
             && self.assignee_id.is_none()
             && self.unassigned.is_none()
             && self.has_open_hotfix.is_none()
     }
 
+    /// Whether the tally (organization × status) can count this filter.
+    fn tally_counts(&self) -> bool {
+        self.search.is_none() && self.tally_keys_only()
+    }
+
     /// The search, when it is the only narrowing.
     fn search_alone(&self) -> Option<&Search> {
-        let rest = TicketFilter {
-            search: None,
-            ..self.clone()
-        };
-        let nothing_else = rest.tally_counts() && rest.statuses.is_empty() && rest.org_id.is_none();
-        self.search.as_ref().filter(|_| nothing_else)
+        let search = self.search.as_ref()?;
+        (self.tally_keys_only() && self.statuses.is_empty() && self.org_id.is_none())
+            .then_some(search)
     }
 
     /// The same narrowing over `ticket_tally` rows (only when `tally_counts`).

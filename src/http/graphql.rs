@@ -289,18 +289,13 @@ fn refusal_response(refusal: &Refusal, status: StatusCode, media: MediaType) -> 
 /// Admission has parsed the document already; an operation it cannot pick counts as not a
 /// query, and execution reports the error.
 fn is_query(request: &mut Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    use async_graphql::parser::types::OperationType;
     let name = request.operation_name.clone();
     let Ok(doc) = request.parsed_query() else {
         return false;
     };
-    let op = match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str()),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
-    op.is_some_and(|op| op.node.ty == OperationType::Query)
+    crate::http::admission::limits::select(doc, name.as_deref())
+        .is_some_and(|op| op.ty == OperationType::Query)
 }
 
 /// Runs a (batch) request for a viewer and answers it.

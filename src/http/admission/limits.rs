@@ -280,7 +280,8 @@ pub fn check_document(
     Ok(cost)
 }
 
-fn select<'d>(
+/// The operation a request runs: the named one, or the only one.
+pub fn select<'d>(
     doc: &'d ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<&'d OperationDefinition> {
