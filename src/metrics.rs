@@ -20,6 +20,7 @@ pub struct Metrics {
     rate_limited: IntCounterVec,
     websockets: IntGauge,
     deliveries: IntCounterVec,
+    live: IntCounterVec,
     oldest_pending: IntGauge,
     subscriptions: IntGauge,
     pool_size: IntGauge,
@@ -102,6 +103,18 @@ impl Metrics {
             )
             .expect("static metric"),
         );
+        let live = register(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "live_events_total",
+                    "Live events on the shared stream: rendered (once per document and audience) \
+                     and sent (once per subscription)",
+                ),
+                &["step"],
+            )
+            .expect("static metric"),
+        );
         let gauge = |name: &str, help: &str| {
             register(&registry, IntGauge::new(name, help).expect("static metric"))
         };
@@ -112,6 +125,7 @@ impl Metrics {
             rate_limited,
             websockets: gauge("websocket_connections", "Open WebSocket connections"),
             deliveries,
+            live,
             oldest_pending: gauge(
                 "delivery_oldest_pending_seconds",
                 "Age of the oldest mail or webhook still waiting to be delivered (0: none)",
@@ -177,6 +191,15 @@ impl Metrics {
     /// Counts one delivery attempt's outcome: `sent`, `retried` or `failed`.
     pub fn delivery(&self, channel: &str, outcome: &str) {
         self.deliveries.with_label_values(&[channel, outcome]).inc();
+    }
+
+    /// Counts one event's work on the shared live stream: its renderings and the
+    /// subscriptions it was queued for.
+    pub fn live_event(&self, rendered: usize, sent: usize) {
+        self.live
+            .with_label_values(&["rendered"])
+            .inc_by(rendered as u64);
+        self.live.with_label_values(&["sent"]).inc_by(sent as u64);
     }
 
     /// Sets the age of the oldest pending delivery, read by the caller before rendering.

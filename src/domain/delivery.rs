@@ -62,7 +62,8 @@ impl Interest {
         }
     }
 
-    fn about_tickets(self) -> bool {
+    /// Whether its events are about tickets (and so pass `policy::may_receive`).
+    pub fn about_tickets(self) -> bool {
         self != Interest::PublishedNotes
     }
 }

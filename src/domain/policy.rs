@@ -576,6 +576,38 @@ pub fn can_be_ticket_assignee(role: Role) -> bool {
     matches!(role, Role::Agent | Role::Admin)
 }
 
+/// Who may share one rendering of a live event: viewers for whom every rule above gives the
+/// same answer about it. Staff of one role see every ticket, every internal comment and every
+/// email alike, so they share, unless the document reads something about the viewer as a
+/// person (their vote, their preferences, their own lists). Customers never share across
+/// people: what they reach depends on who they are (requester, participant, their grant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    Anonymous,
+    /// Every viewer with this staff role.
+    Staff(Role),
+    /// One person, as their token describes them.
+    Person {
+        user: i64,
+        role: Role,
+        org: Option<i64>,
+    },
+}
+
+/// The [`Audience`] a viewer's rendering may be shared with; `reads_person` says whether
+/// the document asks for anything beyond what the staff role decides.
+pub fn audience(v: &Viewer, reads_person: bool) -> Audience {
+    match v {
+        Viewer::Anonymous => Audience::Anonymous,
+        Viewer::User(a) if is_staff(a.role) && !reads_person => Audience::Staff(a.role),
+        Viewer::User(a) => Audience::Person {
+            user: a.id,
+            role: a.role,
+            org: a.org_id,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,17 +67,40 @@ struct Feed {
     /// behind an older open transaction): not for this feed. Emptied as they pass.
     before_now: HashSet<i64>,
     done: bool,
-    _guard: FeedGuard,
+    _guard: Option<FeedGuard>,
 }
 
 /// Events after `after` (replayed from the log first, through `scope`), or, without a
-/// position, events published from now on.
+/// position, events published from now on. Counted as a subscription while it lives.
 pub async fn feed(
     db: DatabaseConnection,
     bus: EventBus,
     shutdown: CancellationToken,
     after: Option<Position>,
     scope: ReplayScope,
+) -> AppResult<impl Stream<Item = Item> + Send + 'static> {
+    open(db, bus, shutdown, after, scope, true).await
+}
+
+/// A [`feed`] that serves many subscriptions, each counted where it is kept, so not
+/// counted itself.
+pub async fn shared(
+    db: DatabaseConnection,
+    bus: EventBus,
+    shutdown: CancellationToken,
+    after: Position,
+    scope: ReplayScope,
+) -> AppResult<impl Stream<Item = Item> + Send + 'static> {
+    open(db, bus, shutdown, Some(after), scope, false).await
+}
+
+async fn open(
+    db: DatabaseConnection,
+    bus: EventBus,
+    shutdown: CancellationToken,
+    after: Option<Position>,
+    scope: ReplayScope,
+    counted: bool,
 ) -> AppResult<impl Stream<Item = Item> + Send + 'static> {
     // Subscribe before reading the watermark: whatever is published after the read
     // arrives on the channel, whatever was published before is in the log.
@@ -94,7 +117,7 @@ pub async fn feed(
             (settled, unsettled.into_iter().collect())
         }
     };
-    let guard = bus.feed_guard();
+    let guard = counted.then(|| bus.feed_guard());
     let state = Feed {
         db,
         bus,

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod context;
 pub mod error;
 pub mod ids;
+pub mod live;
 pub mod loaders;
 pub mod node;
 pub mod prefetch;

@@ -1,11 +1,17 @@
 //! Subscription root. Every event is authorized for the viewer through `domain::delivery`:
 //! a live one at the moment it is delivered (`policy::may_receive`), a replayed one by the
 //! same rule applied in SQL to the batch it is read in (`policy::receivable_events`).
+//!
+//! Over the socket, a subscription that only goes live is not run as a stream of its own:
+//! the socket starts it with a [`Plan`] in the request, the resolver makes its up-front
+//! checks and leaves what it asked for there, and the process's shared live stream
+//! (`graphql::live`) delivers to it, rendering each event through the same resolvers with
+//! [`Render`] in the request.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::{Context, ID, Result, Subscription};
-use futures_util::{Stream, StreamExt};
+use futures_util::{Stream, StreamExt, stream::BoxStream};
 
 use crate::{
     app::App,
@@ -68,19 +74,64 @@ async fn events_for(
     }))
 }
 
-/// Ticket events of `interest` for the viewer, as `TicketEvent`s.
-async fn ticket_events(
-    app: &App,
-    viewer: &Viewer,
-    after: Option<Position>,
-    interest: Interest,
-) -> Result<impl Stream<Item = Result<TicketEvent>> + use<>> {
-    Ok(events_for(app, viewer, after, interest)
-        .await?
-        .map(|r| r.map(TicketEvent::live)))
+/// What a subscription asked for, left by its resolver when started with a [`Plan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Planned {
+    /// Live events of this interest, from now on.
+    Live(Interest),
 }
 
-fn fell_behind(cursor: Position) -> async_graphql::Error {
+/// In a request's data: start the subscription without running it. A resolver that would
+/// only go live leaves its [`Planned`] here and yields nothing; one that replays (or fails
+/// its checks) runs as usual.
+#[derive(Debug, Clone, Default)]
+pub struct Plan(Arc<Mutex<Option<Planned>>>);
+
+impl Plan {
+    /// What the resolver left, if anything.
+    pub fn taken(&self) -> Option<Planned> {
+        self.0.lock().ok()?.take()
+    }
+
+    fn set(&self, planned: Planned) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(planned);
+        }
+    }
+}
+
+/// In a request's data: render this one live event, already admitted for the viewer by
+/// `policy::may_receive`, through the subscription's selection.
+#[derive(Debug, Clone)]
+pub struct Render(pub Arc<Envelope>);
+
+type Events<T> = BoxStream<'static, Result<T>>;
+
+/// Ticket events of `interest` for the viewer, as `TicketEvent`s; planned or rendered
+/// instead when the request says so (see [`Plan`], [`Render`]).
+async fn ticket_events(
+    ctx: &Context<'_>,
+    after: Option<Position>,
+    interest: Interest,
+) -> Result<Events<TicketEvent>> {
+    if let Some(Render(env)) = ctx.data_opt::<Render>() {
+        let event = TicketEvent::live(env.clone());
+        return Ok(futures_util::stream::once(async move { Ok(event) }).boxed());
+    }
+    if after.is_none()
+        && let Some(plan) = ctx.data_opt::<Plan>()
+    {
+        plan.set(Planned::Live(interest));
+        return Ok(futures_util::stream::empty().boxed());
+    }
+    let (app, viewer) = (ctx.app()?, ctx.viewer()?);
+    Ok(events_for(app, viewer, after, interest)
+        .await?
+        .map(|r| r.map(TicketEvent::live))
+        .boxed())
+}
+
+pub(crate) fn fell_behind(cursor: Position) -> async_graphql::Error {
     use async_graphql::ErrorExtensions as _;
     async_graphql::Error::new(format!(
         "this subscription fell too far behind; resubscribe to ticketUpdates with after: \"{}\"",
@@ -94,7 +145,7 @@ fn fell_behind(cursor: Position) -> async_graphql::Error {
 
 /// The server could not read the event log: not the client's doing, so not `RATE_LIMITED`;
 /// it may resume from the cursor once the server recovers.
-fn replay_failed(cursor: Position) -> async_graphql::Error {
+pub(crate) fn replay_failed(cursor: Position) -> async_graphql::Error {
     use async_graphql::ErrorExtensions as _;
     async_graphql::Error::new(format!(
         "the server could not read the event log; resubscribe to ticketUpdates with after: \"{}\"",
@@ -116,6 +167,10 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
         // Before anything else: an anonymous caller starts no feed and reads nothing.
         policy::signed_in(ctx.viewer()?)?;
+        if ctx.data_opt::<Render>().is_some() {
+            // Admitted for this viewer already; the checks below were made at the start.
+            return ticket_events(ctx, None, Interest::StatusChanges(None)).await;
+        }
         let (app, viewer) = (ctx.app()?, ctx.viewer()?);
         let only = match ticket_id {
             Some(id) => {
@@ -125,7 +180,7 @@ impl Subscription {
             }
             None => None,
         };
-        ticket_events(app, viewer, None, Interest::StatusChanges(only)).await
+        ticket_events(ctx, None, Interest::StatusChanges(only)).await
     }
 
     /// Every event on tickets you may see (status changes, public comments, escalation
@@ -138,12 +193,12 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
         // Before anything else: an anonymous caller starts no feed and no replay.
         policy::signed_in(ctx.viewer()?)?;
-        let (app, viewer) = (ctx.app()?, ctx.viewer()?);
+        let app = ctx.app()?;
         let after = match ids::decode_event_cursor(after.as_deref())? {
             Some(resume) => Some(delivery::resume_position(&app.db, resume).await?),
             None => None,
         };
-        ticket_events(app, viewer, after, Interest::TicketEvents).await
+        ticket_events(ctx, after, Interest::TicketEvents).await
     }
 
     /// Hotfix-track escalation events on tickets you may see: triage, public updates,
@@ -154,7 +209,7 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<TicketEvent>>> {
         // Before anything else: an anonymous caller starts no feed.
         policy::signed_in(ctx.viewer()?)?;
-        ticket_events(ctx.app()?, ctx.viewer()?, None, Interest::Hotfix).await
+        ticket_events(ctx, None, Interest::Hotfix).await
     }
 
     /// Release notes as they are published (anyone may subscribe).
@@ -163,22 +218,33 @@ impl Subscription {
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<ReleaseNote>>> {
         let app = ctx.app()?.clone();
-        let events = events_for(&app, &Viewer::Anonymous, None, Interest::PublishedNotes).await?;
-        Ok(events.filter_map(move |env| {
-            let app = app.clone();
-            Box::pin(async move {
-                let env = match env {
-                    Ok(env) => env,
-                    Err(err) => return Some(Err(err)),
-                };
-                let id = env.event.release_note_id?;
-                Some(
-                    release_notes::load(&app.db, id)
-                        .await
-                        .map(ReleaseNote)
-                        .map_err(Into::into),
-                )
+        let events: Events<Arc<Envelope>> = if let Some(Render(env)) = ctx.data_opt::<Render>() {
+            futures_util::stream::iter([Ok(env.clone())]).boxed()
+        } else if let Some(plan) = ctx.data_opt::<Plan>() {
+            plan.set(Planned::Live(Interest::PublishedNotes));
+            return Ok(futures_util::stream::empty().boxed());
+        } else {
+            events_for(&app, &Viewer::Anonymous, None, Interest::PublishedNotes)
+                .await?
+                .boxed()
+        };
+        Ok(events
+            .filter_map(move |env| {
+                let app = app.clone();
+                Box::pin(async move {
+                    let env = match env {
+                        Ok(env) => env,
+                        Err(err) => return Some(Err(err)),
+                    };
+                    let id = env.event.release_note_id?;
+                    Some(
+                        release_notes::load(&app.db, id)
+                            .await
+                            .map(ReleaseNote)
+                            .map_err(Into::into),
+                    )
+                })
             })
-        }))
+            .boxed())
     }
 }

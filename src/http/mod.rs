@@ -30,7 +30,7 @@ use tower_http::{
 
 use crate::{
     app::App,
-    graphql::{AppSchema, error::ErrorCodes, schema},
+    graphql::{AppSchema, error::ErrorCodes, live::Live, schema},
 };
 use admission::{Admission, Guard};
 
@@ -73,14 +73,19 @@ pub struct Edge {
     pub admission: Arc<Admission>,
     /// Open WebSockets, so shutdown can wait for their close frames to go out.
     pub sockets: TaskTracker,
+    /// The shared live stream the sockets' subscriptions are served from.
+    pub live: Live,
 }
 
 impl Edge {
     pub fn new(app: App) -> Edge {
+        // Renderings of live events: the socket's types and error codes, no admission.
+        let render = schema::builder().extension(ErrorCodes).finish();
         Edge {
             admission: Arc::new(Admission::new(&app)),
             schemas: Schemas::new(),
             sockets: TaskTracker::new(),
+            live: Live::new(app.clone(), render),
             app,
         }
     }

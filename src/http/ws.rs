@@ -1,24 +1,26 @@
-//! `/graphql/ws`: graphql-transport-ws with our own authentication at `connection_init`.
+//! `/graphql/ws`: graphql-transport-ws (and the legacy graphql-ws) with our own
+//! authentication at `connection_init`.
 //!
-//! async-graphql-axum's `GraphQLWebSocket` closes a failed `connection_init` with 1002; the
-//! protocol wants 4401/4403, so this is the same loop with our close codes, plus the
-//! token's expiry and server shutdown ending the connection, and the socket limits: per
-//! address at the upgrade (HTTP 429), per user at `connection_init` (close 4429), and per
-//! socket for each `subscribe` (an `error` message for that operation alone).
+//! Our own loop rather than async-graphql's `WebSocket`: that one closes a failed
+//! `connection_init` with 1002 where the protocol wants 4401/4403, and runs every
+//! subscription as a stream of its own, where a subscription that only goes live is served
+//! here from the process's shared live stream (`graphql::live`). Operations themselves still
+//! run on the schema (admission and error codes ride along as extensions). Beside the
+//! protocol: the token's expiry and server shutdown end the connection, and the socket
+//! limits apply: per address at the upgrade (HTTP 429), per user at `connection_init` (close
+//! 4429), and per socket for each `subscribe` (an `error` message for that operation alone).
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
     pin::Pin,
-    sync::{
-        Arc, OnceLock,
-        atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering},
-    },
+    sync::Arc,
     time::{Duration, SystemTime},
 };
 
 use async_graphql::{
-    Data,
-    http::{ClientMessage, WebSocketProtocols, WsMessage},
+    Data, Request, Variables,
+    http::{ClientMessage, WebSocketProtocols},
 };
 
 use axum::{
@@ -30,17 +32,21 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures_util::{Sink, SinkExt, Stream, StreamExt, future};
-use serde_json::json;
-use tokio::{
-    sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel},
-    time::Sleep,
+use futures_util::{
+    SinkExt, StreamExt,
+    stream::{AbortHandle, Abortable, BoxStream, SelectAll},
 };
-use tokio_util::sync::CancellationToken;
+use serde_json::json;
+use tokio::time::Sleep;
 
 use crate::{
+    auth::Viewer,
     error::{AppError, ErrorCode},
-    graphql::loaders::Loaders,
+    graphql::{
+        live::{Frame, Outbox, Subscribe},
+        loaders::Loaders,
+        subscription::{Plan, Planned},
+    },
     http::{
         Edge,
         admission::{ClientIp, Limit, LimitExceeded},
@@ -115,228 +121,417 @@ async fn serve(
     ip: Option<ClientIp>,
     address_slot: Option<SocketSlot>,
 ) {
-    let app = edge.app.clone();
-    app.metrics.websocket(1);
-    let _open = OpenSocket(app.metrics.clone());
+    edge.app.metrics.websocket(1);
+    let _open = OpenSocket(edge.app.metrics.clone());
     let _tracked = edge.sockets.token();
-    // Held until `serve` returns, however the socket ends.
-    let _address_slot = address_slot;
-    let user_slot: Arc<OnceLock<SocketSlot>> = Arc::default();
-    let (mut sink, stream) = socket.split();
-    let (refuse, mut refusals) = unbounded_channel();
-    let operations = Operations {
-        running: Arc::default(),
-        max: app.config.sockets.max_subscriptions_per_socket,
+    let mut conn = Connection {
+        edge: &edge,
         protocol,
-        refuse,
-        metrics: app.metrics.clone(),
+        ip,
+        init_seen: false,
+        viewer: None,
+        expiry: NEVER,
+        _address_slot: address_slot,
+        _user_slot: None,
+        ops: HashMap::new(),
+        streams: None,
+        live: Vec::new(),
+        outbox: Arc::default(),
     };
-    let input = stream
-        .take_while(|res| future::ready(res.is_ok()))
-        .filter_map(move |msg| {
-            future::ready(match msg {
-                Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
-                    operations.admit(ClientMessage::from_bytes(m.into_data()))
-                }
-                _ => None,
-            })
-        });
-
-    let refused = Arc::new(AtomicU16::new(0));
-    // The second (since the epoch) from which the viewer's token is refused; anonymous: never.
-    let expiry = Arc::new(AtomicU64::new(NEVER));
-    let init = {
-        let (app, admission) = (app.clone(), edge.admission.clone());
-        let (refused, expiry, user_slot) = (refused.clone(), expiry.clone(), user_slot.clone());
-        move |payload: serde_json::Value| {
-            let (app, admission) = (app.clone(), admission.clone());
-            let (refused, expiry) = (refused.clone(), expiry.clone());
-            async move {
-                match identity::viewer_from_init(&app, &payload).await {
-                    Ok(viewer) => {
-                        if let Some(actor) = viewer.actor() {
-                            match app.open_sockets.open(Caller::User(actor.id)) {
-                                Ok(slot) => {
-                                    if let Some(slot) = slot {
-                                        let _ = user_slot.set(slot);
-                                    }
-                                }
-                                Err(TooManySockets { max }) => {
-                                    app.metrics.refused(Limit::SocketsPerUser.as_str());
-                                    refused.store(CLOSE_TOO_MANY, Ordering::SeqCst);
-                                    // The close frame's reason: the limit, in words.
-                                    let over = over(Limit::SocketsPerUser, max);
-                                    return Err(async_graphql::Error::new(over.to_string()));
-                                }
-                            }
-                            let from = app.keys.refused_from(actor.expires_at);
-                            expiry.store(from, Ordering::SeqCst);
-                        }
-                        let mut data = Data::default();
-                        data.insert(Arc::new(Loaders::new(&app, &viewer)));
-                        data.insert(viewer);
-                        data.insert(app);
-                        data.insert(admission);
-                        if let Some(ip) = ip {
-                            data.insert(ip);
-                        }
-                        Ok(data)
-                    }
-                    Err(err) => {
-                        let code = match err {
-                            AppError::Unauthenticated(_) => CLOSE_UNAUTHORIZED,
-                            AppError::Forbidden(_) => CLOSE_FORBIDDEN,
-                            _ => 1011,
-                        };
-                        refused.store(code, Ordering::SeqCst);
-                        Err(err.into())
-                    }
-                }
-            }
-        }
-    };
-    let messages = async_graphql::http::WebSocket::from_message_stream(
-        edge.schemas.socket.clone(),
-        input,
-        protocol,
-    )
-    .on_connection_init(init)
-    .map(|msg| match msg {
-        WsMessage::Text(text) => Message::Text(text.into()),
-        WsMessage::Close(code, reason) => {
-            let mapped = refused.load(Ordering::SeqCst);
-            let code = if code == 1002 && mapped != 0 {
-                mapped
-            } else {
-                code
-            };
-            Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            }))
-        }
-    });
-
-    pump(
-        messages,
-        &mut refusals,
-        &mut sink,
-        &expiry,
-        &app.shutdown,
-        jsonwebtoken::get_current_timestamp,
-    )
-    .await;
-    let _ = sink.close().await;
+    conn.run(socket).await;
 }
 
-/// Sends what the connection produces (and the operations refused beside it) until it
-/// ends, the server shuts down, or the token expires (`expiry`: the second it is refused
-/// from, by `now`, the wall clock in seconds).
-async fn pump<K: Sink<Message> + Unpin>(
-    messages: impl Stream<Item = Message>,
-    refusals: &mut UnboundedReceiver<Message>,
-    sink: &mut K,
-    expiry: &AtomicU64,
-    shutdown: &CancellationToken,
-    now: impl Fn() -> u64,
-) {
-    futures_util::pin_mut!(messages);
-    // Armed once `connection_init` has told us the token's expiry.
-    let mut timer: Option<Pin<Box<Sleep>>> = None;
-    loop {
-        let deadline = expiry.load(Ordering::SeqCst);
-        if timer.is_none()
-            && deadline != NEVER
-            && let Some(wait) = until(deadline)
-        {
-            timer = Some(Box::pin(tokio::time::sleep(wait)));
-        }
-        // Shutdown first: the socket closes with 1001 and subscriptions are not completed.
-        let step = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => Step::Send(close(CLOSE_GOING_AWAY, "server shutting down")),
-            Some(msg) = refusals.recv() => Step::Send(msg),
-            msg = messages.next() => msg.map_or(Step::End, Step::Send),
-            // Reached only while no message is ready: an idle socket closes on time.
-            _ = async {
-                match timer.as_mut() {
-                    Some(t) => t.as_mut().await,
-                    None => std::future::pending().await,
-                }
-            } => Step::Expired,
-        };
-        let msg = match step {
-            Step::End => break,
-            Step::Send(msg) => msg,
-            Step::Expired if now() >= deadline => close(CLOSE_UNAUTHORIZED, "token expired"),
-            // The timer runs on the monotonic clock, the token on the wall clock: if they
-            // disagree, wait again.
-            Step::Expired => {
-                timer = None;
-                continue;
-            }
-        };
-        // Checked before every send, not only by the timer: a replay keeps `messages`
-        // ready, and the biased select would never reach the timer while it streams.
-        let msg = match msg {
-            Message::Close(_) => msg,
-            _ if now() >= expiry.load(Ordering::SeqCst) => {
-                close(CLOSE_UNAUTHORIZED, "token expired")
-            }
-            _ => msg,
-        };
-        let closing = matches!(msg, Message::Close(_));
-        if sink.send(msg).await.is_err() || closing {
-            break;
-        }
-    }
-}
-
-/// The operations running on one socket, against the per-socket limit.
-struct Operations {
-    running: Arc<AtomicUsize>,
-    /// 0: no limit.
-    max: usize,
+/// One socket's state: who it is, and its running operations.
+struct Connection<'e> {
+    edge: &'e Edge,
     protocol: WebSocketProtocols,
-    /// Where refusals go, to be sent beside what async-graphql sends.
-    refuse: UnboundedSender<Message>,
-    metrics: Arc<Metrics>,
+    ip: Option<ClientIp>,
+    init_seen: bool,
+    /// Set once `connection_init` has been accepted.
+    viewer: Option<Viewer>,
+    /// The second (since the epoch) from which the viewer's token is refused; anonymous:
+    /// never.
+    expiry: u64,
+    // Held until the socket ends, however it ends.
+    _address_slot: Option<SocketSlot>,
+    _user_slot: Option<SocketSlot>,
+    /// Operations running as streams of their own (queries, mutations, replays, and
+    /// subscriptions while they start), by id.
+    ops: HashMap<String, Op>,
+    /// Their streams; `None` while there are none, so an idle socket holds nothing here.
+    streams: Option<SelectAll<Abortable<BoxStream<'static, OpItem>>>>,
+    /// Subscriptions on the shared live stream: (operation id, its id there).
+    live: Vec<(String, u64)>,
+    /// What the shared live stream has for this socket.
+    outbox: Arc<Outbox>,
 }
 
-/// One running operation's place, kept in its request's data: async-graphql drops that
-/// with the operation's stream, so the place frees when the client completes it, when it
-/// ends by itself (a query answered, a subscription failed), or with the socket.
-struct OperationSlot(Arc<AtomicUsize>);
-
-impl Drop for OperationSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
+struct Op {
+    abort: AbortHandle,
+    /// Where a subscription that only goes live says so.
+    plan: Plan,
+    /// The request's document, for the shared live stream to render.
+    query: String,
+    operation_name: Option<String>,
+    variables: Variables,
 }
 
-impl Operations {
-    /// Passes a client message on to async-graphql, unless it starts an operation the
-    /// socket has no room for: that one gets an `error` message of its own instead, and
-    /// the socket and its other operations carry on. (A `subscribe` reusing a running id
-    /// counts as another operation, though async-graphql would replace the running one.)
-    fn admit(
-        &self,
-        msg: serde_json::Result<ClientMessage>,
-    ) -> Option<serde_json::Result<ClientMessage>> {
-        let Ok(ClientMessage::Start { id, mut payload }) = msg else {
-            return Some(msg);
-        };
-        let running = self.running.load(Ordering::SeqCst);
-        if self.max > 0 && running >= self.max {
-            self.metrics.refused(Limit::Subscriptions.as_str());
-            let over = over(Limit::Subscriptions, self.max);
-            let _ = self.refuse.send(refusal(self.protocol, &id, &over));
-            return None;
+enum OpItem {
+    Response(String, Box<async_graphql::Response>),
+    Ended(String),
+}
+
+/// What the socket loop does next.
+enum Step {
+    Client(Message),
+    Outbox,
+    Op(OpItem),
+    Expired,
+    Close(u16, String),
+    End,
+}
+
+/// Why a socket stops after handling a message.
+enum Stop {
+    /// With this close frame.
+    Close(u16, String),
+    /// The client is gone, or asked to end.
+    Quiet,
+}
+
+type Flow = Result<(), Stop>;
+
+impl Connection<'_> {
+    async fn run(&mut self, mut socket: WebSocket) {
+        let shutdown = self.edge.app.shutdown.clone();
+        // Armed once `connection_init` has told us the token's expiry.
+        let mut timer: Option<Pin<Box<Sleep>>> = None;
+        loop {
+            if timer.is_none()
+                && self.expiry != NEVER
+                && let Some(wait) = until(self.expiry)
+            {
+                timer = Some(Box::pin(tokio::time::sleep(wait)));
+            }
+            // Shutdown first: the socket closes with 1001 and subscriptions are not completed.
+            let step = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => {
+                    Step::Close(CLOSE_GOING_AWAY, "server shutting down".into())
+                }
+                msg = socket.next() => match msg {
+                    Some(Ok(msg)) => Step::Client(msg),
+                    _ => Step::End,
+                },
+                _ = self.outbox.ready() => Step::Outbox,
+                Some(item) = next_item(&mut self.streams) => Step::Op(item),
+                // Reached only while nothing else is ready: an idle socket closes on time.
+                _ = async {
+                    match timer.as_mut() {
+                        Some(t) => t.as_mut().await,
+                        None => std::future::pending().await,
+                    }
+                } => Step::Expired,
+            };
+            let flow = match step {
+                Step::End => Err(Stop::Quiet),
+                Step::Close(code, reason) => Err(Stop::Close(code, reason)),
+                Step::Expired if now() >= self.expiry => {
+                    Err(Stop::Close(CLOSE_UNAUTHORIZED, "token expired".into()))
+                }
+                // The timer runs on the monotonic clock, the token on the wall clock: if they
+                // disagree, wait again.
+                Step::Expired => {
+                    timer = None;
+                    Ok(())
+                }
+                Step::Client(Message::Text(text)) => {
+                    self.client(&mut socket, text.as_bytes()).await
+                }
+                Step::Client(Message::Binary(bytes)) => self.client(&mut socket, &bytes).await,
+                // Pings are answered and closes acknowledged by the WebSocket layer.
+                Step::Client(_) => Ok(()),
+                Step::Outbox => self.deliver(&mut socket).await,
+                Step::Op(item) => self.op_item(&mut socket, item).await,
+            };
+            if let Err(stop) = flow {
+                if let Stop::Close(code, reason) = stop {
+                    let _ = socket.send(close(code, reason)).await;
+                }
+                break;
+            }
         }
-        self.running.fetch_add(1, Ordering::SeqCst);
-        payload.data.insert(OperationSlot(self.running.clone()));
-        Some(Ok(ClientMessage::Start { id, payload }))
+        for (_, sub) in self.live.drain(..) {
+            self.edge.live.unsubscribe(sub);
+        }
+        let _ = socket.close().await;
     }
+
+    async fn client(&mut self, socket: &mut WebSocket, bytes: &[u8]) -> Flow {
+        let msg = match ClientMessage::from_bytes(bytes) {
+            Ok(msg) => msg,
+            Err(err) => return Err(Stop::Close(1002, err.to_string())),
+        };
+        match msg {
+            ClientMessage::ConnectionInit { payload } => {
+                if self.init_seen {
+                    let why = "Too many initialisation requests.".to_owned();
+                    return refuse_init(socket, self.protocol, CLOSE_TOO_MANY, why).await;
+                }
+                self.init_seen = true;
+                self.init(socket, payload.unwrap_or_default()).await
+            }
+            ClientMessage::Start { id, payload } => self.start(socket, id, payload).await,
+            ClientMessage::Stop { id } => {
+                if let Some(op) = self.ops.remove(&id) {
+                    op.abort.abort();
+                } else if let Some(at) = self.live.iter().position(|(op, _)| *op == id) {
+                    let (_, sub) = self.live.swap_remove(at);
+                    self.edge.live.unsubscribe(sub);
+                } else {
+                    return Ok(());
+                }
+                send(socket, self.expiry, complete(&id)).await
+            }
+            ClientMessage::ConnectionTerminate => Err(Stop::Quiet),
+            ClientMessage::Ping { .. } => {
+                send(socket, self.expiry, json!({ "type": "pong" }).to_string()).await
+            }
+            ClientMessage::Pong { .. } => Ok(()),
+        }
+    }
+
+    async fn init(&mut self, socket: &mut WebSocket, payload: serde_json::Value) -> Flow {
+        let app = &self.edge.app;
+        // Boxed: provisioning's state is large, and the loop's future lives as long as the
+        // socket.
+        let viewer = match Box::pin(identity::viewer_from_init(app, &payload)).await {
+            Ok(viewer) => viewer,
+            Err(err) => {
+                let code = match err {
+                    AppError::Unauthenticated(_) => CLOSE_UNAUTHORIZED,
+                    AppError::Forbidden(_) => CLOSE_FORBIDDEN,
+                    _ => 1011,
+                };
+                let err: async_graphql::Error = err.into();
+                return refuse_init(socket, self.protocol, code, err.message).await;
+            }
+        };
+        if let Some(actor) = viewer.actor() {
+            match app.open_sockets.open(Caller::User(actor.id)) {
+                Ok(slot) => self._user_slot = slot,
+                Err(TooManySockets { max }) => {
+                    app.metrics.refused(Limit::SocketsPerUser.as_str());
+                    // The close frame's reason: the limit, in words.
+                    let over = over(Limit::SocketsPerUser, max);
+                    return refuse_init(socket, self.protocol, CLOSE_TOO_MANY, over.to_string())
+                        .await;
+                }
+            }
+            self.expiry = app.keys.refused_from(actor.expires_at);
+        }
+        self.viewer = Some(viewer);
+        send(
+            socket,
+            self.expiry,
+            json!({ "type": "connection_ack" }).to_string(),
+        )
+        .await
+    }
+
+    /// Starts operation `id`; one the socket has no room for gets an `error` message of its
+    /// own, and the socket and its other operations carry on. A `subscribe` reusing a
+    /// running id replaces that operation.
+    async fn start(&mut self, socket: &mut WebSocket, id: String, mut request: Request) -> Flow {
+        let Some(viewer) = self.viewer.clone() else {
+            return Err(Stop::Close(1011, "The handshake is not completed.".into()));
+        };
+        let app = &self.edge.app;
+        let max = app.config.sockets.max_subscriptions_per_socket;
+        if max > 0 && self.ops.len() + self.live.len() >= max {
+            app.metrics.refused(Limit::Subscriptions.as_str());
+            let over = over(Limit::Subscriptions, max);
+            return socket
+                .send(refusal(self.protocol, &id, &over))
+                .await
+                .map_err(|_| Stop::Quiet);
+        }
+        if let Some(op) = self.ops.remove(&id) {
+            op.abort.abort();
+        }
+        if let Some(at) = self.live.iter().position(|(op, _)| *op == id) {
+            let (_, sub) = self.live.swap_remove(at);
+            self.edge.live.unsubscribe(sub);
+        }
+        let plan = Plan::default();
+        let (query, operation_name, variables) = (
+            request.query.clone(),
+            request.operation_name.clone(),
+            request.variables.clone(),
+        );
+        request.data.insert(plan.clone());
+        let mut data = Data::default();
+        data.insert(Arc::new(Loaders::new(app, &viewer)));
+        data.insert(viewer);
+        data.insert(app.clone());
+        data.insert(self.edge.admission.clone());
+        if let Some(ip) = self.ip {
+            data.insert(ip);
+        }
+        let responses = self
+            .edge
+            .schemas
+            .socket
+            .execute_stream_with_session_data(request, Arc::new(data));
+        let (tagged, ended) = (id.clone(), id.clone());
+        let items = responses
+            .map(move |r| OpItem::Response(tagged.clone(), Box::new(r)))
+            .chain(futures_util::stream::once(
+                async move { OpItem::Ended(ended) },
+            ))
+            .boxed();
+        let (abort, registration) = AbortHandle::new_pair();
+        self.streams
+            .get_or_insert_with(SelectAll::new)
+            .push(Abortable::new(items, registration));
+        self.ops.insert(
+            id,
+            Op {
+                abort,
+                plan,
+                query,
+                operation_name,
+                variables,
+            },
+        );
+        Ok(())
+    }
+
+    async fn op_item(&mut self, socket: &mut WebSocket, item: OpItem) -> Flow {
+        let flow = match item {
+            OpItem::Response(id, response) if self.ops.contains_key(&id) => {
+                let payload = serde_json::to_string(&response).unwrap_or_default();
+                send(socket, self.expiry, next(self.protocol, &id, &payload)).await
+            }
+            OpItem::Response(..) => Ok(()),
+            OpItem::Ended(id) => match self.ops.remove(&id) {
+                Some(op) => match (op.plan.taken(), &self.viewer) {
+                    (Some(Planned::Live(interest)), Some(viewer)) => {
+                        let subscribe = Subscribe {
+                            viewer: viewer.clone(),
+                            interest,
+                            query: op.query,
+                            operation_name: op.operation_name,
+                            variables: op.variables,
+                            outbox: self.outbox.clone(),
+                        };
+                        match Box::pin(self.edge.live.subscribe(subscribe)).await {
+                            Ok(sub) => {
+                                self.live.push((id, sub));
+                                Ok(())
+                            }
+                            Err(err) => {
+                                let err: async_graphql::Error = err.into();
+                                let response = async_graphql::Response::from_errors(vec![
+                                    err.into_server_error(Default::default()),
+                                ]);
+                                let payload = serde_json::to_string(&response).unwrap_or_default();
+                                send(socket, self.expiry, next(self.protocol, &id, &payload))
+                                    .await?;
+                                send(socket, self.expiry, complete(&id)).await
+                            }
+                        }
+                    }
+                    _ => send(socket, self.expiry, complete(&id)).await,
+                },
+                None => Ok(()),
+            },
+        };
+        if self.ops.is_empty() {
+            self.streams = None;
+        }
+        flow
+    }
+
+    /// Sends what the shared live stream queued for this socket's subscriptions.
+    async fn deliver(&mut self, socket: &mut WebSocket) -> Flow {
+        while let Some(frame) = self.outbox.pop() {
+            match frame {
+                Frame::Next { sub, payload } => {
+                    if let Some((id, _)) = self.live.iter().find(|(_, s)| *s == sub) {
+                        send(socket, self.expiry, next(self.protocol, id, &payload)).await?;
+                    }
+                }
+                Frame::End { sub, payload } => {
+                    if let Some(at) = self.live.iter().position(|(_, s)| *s == sub) {
+                        let (id, _) = self.live.swap_remove(at);
+                        send(socket, self.expiry, next(self.protocol, &id, &payload)).await?;
+                        send(socket, self.expiry, complete(&id)).await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends a text message, unless the token has expired (`expiry`): checked before every
+/// send, not only by the timer, since a replay keeps the loop busy and the timer unreached.
+async fn send(socket: &mut WebSocket, expiry: u64, text: String) -> Flow {
+    if now() >= expiry {
+        return Err(Stop::Close(CLOSE_UNAUTHORIZED, "token expired".into()));
+    }
+    socket
+        .send(Message::Text(text.into()))
+        .await
+        .map_err(|_| Stop::Quiet)
+}
+
+/// Refuses the connection's start (or a second one): graphql-transport-ws closes with
+/// `code`; the legacy protocol sends `connection_error` and ends.
+async fn refuse_init(
+    socket: &mut WebSocket,
+    protocol: WebSocketProtocols,
+    code: u16,
+    message: String,
+) -> Flow {
+    match protocol {
+        WebSocketProtocols::GraphQLWS => Err(Stop::Close(code, message)),
+        WebSocketProtocols::SubscriptionsTransportWS => {
+            let msg = json!({ "type": "connection_error", "payload": { "message": message } });
+            let _ = socket.send(Message::Text(msg.to_string().into())).await;
+            Err(Stop::Quiet)
+        }
+    }
+}
+
+/// The next item of any running operation; pending while none runs.
+async fn next_item(
+    streams: &mut Option<SelectAll<Abortable<BoxStream<'static, OpItem>>>>,
+) -> Option<OpItem> {
+    match streams {
+        Some(streams) if !streams.is_empty() => streams.next().await,
+        _ => std::future::pending().await,
+    }
+}
+
+/// A result for operation `id`: `payload` is a serialized GraphQL response.
+fn next(protocol: WebSocketProtocols, id: &str, payload: &str) -> String {
+    let kind = match protocol {
+        WebSocketProtocols::GraphQLWS => "next",
+        WebSocketProtocols::SubscriptionsTransportWS => "data",
+    };
+    let id = serde_json::to_string(id).unwrap_or_default();
+    format!(r#"{{"type":"{kind}","id":{id},"payload":{payload}}}"#)
+}
+
+fn complete(id: &str) -> String {
+    json!({ "type": "complete", "id": id }).to_string()
+}
+
+/// The wall clock, in seconds since the epoch (what token expiry is stated in).
+fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
 }
 
 /// A socket limit of `max`, asked for one more.
@@ -393,13 +588,6 @@ fn too_many_from_address(over: &LimitExceeded) -> Response {
 /// `deadline` for a socket whose viewer has no token to expire.
 const NEVER: u64 = u64::MAX;
 
-/// What the socket loop does next.
-enum Step {
-    Send(Message),
-    Expired,
-    End,
-}
-
 /// Time until the wall clock reaches `deadline` (seconds since the epoch), zero if it has;
 /// `None` if the clock cannot reach it (a token that, in effect, never expires).
 fn until(deadline: u64) -> Option<Duration> {
@@ -416,79 +604,9 @@ impl Drop for OpenSocket {
     }
 }
 
-fn close(code: u16, reason: &'static str) -> Message {
+fn close(code: u16, reason: impl Into<String>) -> Message {
     Message::Close(Some(CloseFrame {
         code,
-        reason: reason.into(),
+        reason: reason.into().into(),
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    use std::sync::atomic::AtomicUsize;
-
-    /// A stream that is always ready (a replay) still stops at the expiry: the clock is read
-    /// before every send, so the sixth message, the first after it, becomes a 4401 close.
-    #[tokio::test]
-    async fn an_always_ready_stream_stops_at_the_expiry() {
-        let deadline = jsonwebtoken::get_current_timestamp() + 3600;
-        let expiry = AtomicU64::new(deadline);
-        let reads = AtomicUsize::new(0);
-        let now = || {
-            if reads.fetch_add(1, Ordering::SeqCst) < 5 {
-                deadline - 1
-            } else {
-                deadline
-            }
-        };
-        let messages = futures_util::stream::repeat_with(|| Message::Text("{}".into())).take(100);
-        let mut sent: Vec<Message> = Vec::new();
-        let (_refuse, mut refusals) = unbounded_channel();
-        let shutdown = CancellationToken::new();
-        pump(messages, &mut refusals, &mut sent, &expiry, &shutdown, now).await;
-        assert_eq!(sent.len(), 6, "{sent:?}");
-        assert!(sent[..5].iter().all(|m| matches!(m, Message::Text(_))));
-        assert!(
-            matches!(&sent[5], Message::Close(Some(f)) if f.code == CLOSE_UNAUTHORIZED),
-            "{:?}",
-            sent[5]
-        );
-    }
-
-    /// Without a token nothing expires; refused operations go out beside the stream; a
-    /// closing message ends the loop.
-    #[tokio::test]
-    async fn refusals_go_out_beside_the_stream_until_the_close() {
-        let expiry = AtomicU64::new(NEVER);
-        let messages = futures_util::stream::iter([
-            Message::Text("a".into()),
-            close(1000, "bye"),
-            Message::Text("never".into()),
-        ]);
-        let (refuse, mut refusals) = unbounded_channel();
-        refuse.send(Message::Text("refused".into())).unwrap();
-        let mut sent: Vec<Message> = Vec::new();
-        let shutdown = CancellationToken::new();
-        let never = || u64::MAX - 1;
-        pump(
-            messages,
-            &mut refusals,
-            &mut sent,
-            &expiry,
-            &shutdown,
-            never,
-        )
-        .await;
-        let texts: Vec<_> = sent
-            .iter()
-            .map(|m| match m {
-                Message::Text(t) => t.to_string(),
-                Message::Close(Some(f)) => format!("close {}", f.code),
-                other => format!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(texts, ["refused", "a", "close 1000"]);
-    }
 }
