@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# S1 fan-out: N idle subscribers on one tier3 process (release build), then status changes.
-# Usage: [TIER3_BIN=path] bench/fanout.sh [subscribers=10000] [changes=20] [role=agent|customer] [sqlite|postgres]
+# S1 fan-out: N idle sockets on one tier3 process (release build), then status changes.
+# Usage: [TIER3_BIN=path] [PER_SOCKET=K] [SOURCES=M] \
+#   bench/fanout.sh [sockets=10000] [changes=20] [role=agent|customer] [sqlite|postgres]
+# PER_SOCKET (1-6, default 1): subscriptions on each socket, each a different document.
+# SOURCES (default 1): loopback source addresses the sockets are spread over.
 # Prints per-change delivery delays and SUMMARY lines (recorded in BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +13,8 @@ ROLE=${3:-agent}
 DB=${4:-sqlite}
 PORT=${PORT:-18080}
 export JWT_SECRET=${JWT_SECRET:-fanout-bench-secret-0123456789}
-# Every socket comes from loopback, and with ROLE=customer all N are one user who starts N
-# subscriptions: lift the socket limits and the rate limit, which production keeps.
+# Every socket comes from loopback: lift the per-address socket limit and the rate limit,
+# which production keeps (and the per-user one, for runs with one agent per socket).
 export TIER3_MAX_SOCKETS_PER_USER=0 TIER3_MAX_SOCKETS_PER_ADDRESS=0 TIER3_RATE_LIMIT=0
 
 ulimit -n "$(ulimit -Hn)"
@@ -41,6 +44,7 @@ for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
   sleep 0.1
 done
-echo "server pid $server on $DB; $N $ROLE subscribers; $(nproc) cores shared by server and client"
+echo "server pid $server on $DB; $N $ROLE sockets, ${PER_SOCKET:-1} subscriptions each; $(nproc) cores shared by server and client"
 ./target/release/examples/fanout --url "http://127.0.0.1:$PORT" --server-pid "$server" \
-  --subscribers "$N" --changes "$CHANGES" --role "$ROLE"
+  --subscribers "$N" --changes "$CHANGES" --role "$ROLE" \
+  --per-socket "${PER_SOCKET:-1}" --sources "${SOURCES:-1}"

@@ -1,11 +1,18 @@
-//! S1 fan-out benchmark: N idle subscribers on one tier3 process, then status changes; for
-//! each change, the delay until every subscriber has it, and the server's resident memory
-//! per subscriber. Method and recorded figures: BENCHMARKS.md.
+//! S1 fan-out benchmark: N idle sockets on one tier3 process, K subscriptions on each, then
+//! status changes; for each change, the delay until every subscription has it, and the
+//! server's resident memory per socket and per subscription. Method and recorded figures:
+//! BENCHMARKS.md.
 //!
 //! ```sh
 //! JWT_SECRET=… cargo run --release --example fanout -- --url http://127.0.0.1:8000 \
-//!     --server-pid 1234 --subscribers 10000 --changes 20
+//!     --server-pid 1234 --subscribers 10000 --changes 20 [--per-socket K] [--sources M] \
+//!     [--role agent|customer]
 //! ```
+//!
+//! With `--role customer` every socket is a different customer of the ticket's
+//! organization, each granted organization scope by an admin, so every event is authorized
+//! for every one of them at delivery. `--sources M` spreads the sockets over the loopback
+//! addresses 127.0.0.2 … 127.0.0.(M+1), each with its own ephemeral ports.
 
 use std::{
     sync::{
@@ -27,16 +34,32 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 struct Args {
     url: String,
     pid: Option<u32>,
+    /// Sockets.
     subscribers: usize,
+    per_socket: usize,
+    sources: u8,
     changes: usize,
     role: String,
 }
+
+/// The documents a socket's subscriptions take in turn: every one gets a status change,
+/// and each is rendered on its own.
+const DOCUMENTS: [&str; 6] = [
+    "subscription { ticketStatusChanged { toStatus ticket { number } } }",
+    "subscription { ticketStatusChanged { fromStatus toStatus } }",
+    "subscription { ticketUpdates { kind toStatus } }",
+    "subscription { ticketUpdates { kind at ticket { subject status } } }",
+    "subscription { ticketStatusChanged { toStatus ticket { subject status } } }",
+    "subscription { ticketUpdates { cursor kind actor { name } } }",
+];
 
 fn args() -> Args {
     let mut a = Args {
         url: "http://127.0.0.1:8000".into(),
         pid: None,
         subscribers: 1000,
+        per_socket: 1,
+        sources: 1,
         changes: 20,
         role: "agent".into(),
     };
@@ -48,10 +71,17 @@ fn args() -> Args {
             "--server-pid" => a.pid = value.parse().ok(),
             "--subscribers" => a.subscribers = value.parse().expect("--subscribers N"),
             "--changes" => a.changes = value.parse().expect("--changes N"),
+            "--per-socket" => a.per_socket = value.parse().expect("--per-socket K"),
+            "--sources" => a.sources = value.parse().expect("--sources M (1-250)"),
             "--role" => a.role = value,
             other => panic!("unknown flag {other}"),
         }
     }
+    assert!(
+        (1..=DOCUMENTS.len()).contains(&a.per_socket),
+        "--per-socket 1-6"
+    );
+    assert!((1..=250).contains(&a.sources), "--sources 1-250");
     a
 }
 
@@ -93,10 +123,13 @@ async fn gql(client: &reqwest::Client, url: &str, token: &str, query: &str, vars
         .expect("json")
 }
 
-/// One subscriber: connects, subscribes, and reports the arrival time of every event.
+/// One socket: connects from `source`, starts `per_socket` subscriptions, and reports the
+/// arrival time of every event on each (its `n`th event, counted per subscription).
 async fn subscriber(
     ws_url: String,
+    source: std::net::IpAddr,
     token: String,
+    per_socket: usize,
     ready: Arc<AtomicUsize>,
     tx: mpsc::UnboundedSender<(usize, Instant)>,
 ) {
@@ -105,7 +138,16 @@ async fn subscriber(
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().unwrap(),
     );
-    let (mut ws, _) = match tokio_tungstenite::connect_async(req).await {
+    let host = req.uri().authority().unwrap().as_str().to_owned();
+    let connect = async {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind((source, 0).into())?;
+        let stream = socket.connect(host.parse().expect("ip:port")).await?;
+        tokio_tungstenite::client_async(req, stream)
+            .await
+            .map_err(std::io::Error::other)
+    };
+    let (mut ws, _) = match connect.await {
         Ok(ok) => ok,
         Err(err) => {
             eprintln!("connect failed: {err}");
@@ -118,20 +160,26 @@ async fn subscriber(
     ))
     .await
     .ok();
-    ws.send(send(json!({ "id": "s", "type": "subscribe",
-        "payload": { "query": "subscription { ticketStatusChanged { toStatus ticket { number } } }" } })))
-        .await
-        .ok();
+    for (i, query) in DOCUMENTS.iter().take(per_socket).enumerate() {
+        ws.send(send(json!({ "id": i.to_string(), "type": "subscribe",
+            "payload": { "query": query } })))
+            .await
+            .ok();
+    }
     let mut counted = false;
-    let mut n = 0usize;
+    let mut seen = vec![0usize; per_socket];
     while let Some(Ok(msg)) = ws.next().await {
         if let Message::Text(t) = msg {
             if t.contains("connection_ack") && !counted {
                 counted = true;
                 ready.fetch_add(1, Ordering::SeqCst);
             } else if t.contains("\"next\"") {
-                let _ = tx.send((n, Instant::now()));
-                n += 1;
+                let v: Value = serde_json::from_str(&t).unwrap_or_default();
+                let id: usize = v["id"].as_str().and_then(|i| i.parse().ok()).unwrap_or(0);
+                if let Some(n) = seen.get_mut(id) {
+                    let _ = tx.send((*n, Instant::now()));
+                    *n += 1;
+                }
             } else if t.contains("\"ping\"") {
                 ws.send(send(json!({ "type": "pong" }))).await.ok();
             }
@@ -172,16 +220,56 @@ async fn main() {
         .expect("ticket")
         .to_owned();
 
+    // Customers: each socket a colleague of the requester, granted organization scope, so
+    // the policy decides every event for every one of them.
+    let tokens: Vec<String> = match a.role.as_str() {
+        "customer" => {
+            let admin = token(&keys, &format!("fanout-admin-{run}"), "admin", None);
+            let granted = Instant::now();
+            let tokens: Vec<String> = futures_util::stream::iter(0..a.subscribers)
+                .map(|i| {
+                    let (client, url, keys, admin) = (&client, &a.url, &keys, &admin);
+                    async move {
+                        let sub = format!("fanout-colleague-{run}-{i}");
+                        let t = token(keys, &sub, "customer", Some("fanout"));
+                        let me = gql(client, url, &t, "{ viewer { id } }", json!({})).await;
+                        let id = me["data"]["viewer"]["id"].as_str().expect("viewer").to_owned();
+                        let res = gql(client, url, admin,
+                            "mutation($i: GrantOrganizationScopeInput!) { grantOrganizationScope(input: $i) { user { id } } }",
+                            json!({ "i": { "userId": id } })).await;
+                        assert!(res["errors"].is_null(), "{res}");
+                        t
+                    }
+                })
+                .buffer_unordered(16)
+                .collect()
+                .await;
+            println!(
+                "granted organization scope to {} customers in {:.1}s",
+                tokens.len(),
+                granted.elapsed().as_secs_f64()
+            );
+            tokens
+        }
+        role => (0..a.subscribers)
+            .map(|i| token(&keys, &format!("fanout-sub-{run}-{i}"), role, None))
+            .collect(),
+    };
+
     let base_rss = a.pid.and_then(rss_kib);
     let ready = Arc::new(AtomicUsize::new(0));
     let (tx, mut rx) = mpsc::unbounded_channel();
     let started = Instant::now();
-    for i in 0..a.subscribers {
-        let t = match a.role.as_str() {
-            "customer" => customer.clone(),
-            _ => token(&keys, &format!("fanout-sub-{run}-{i}"), &a.role, None),
-        };
-        tokio::spawn(subscriber(ws_url.clone(), t, ready.clone(), tx.clone()));
+    for (i, t) in tokens.into_iter().enumerate() {
+        let source = std::net::Ipv4Addr::new(127, 0, 0, 2 + (i % a.sources as usize) as u8);
+        tokio::spawn(subscriber(
+            ws_url.clone(),
+            source.into(),
+            t,
+            a.per_socket,
+            ready.clone(),
+            tx.clone(),
+        ));
         if i % 200 == 199 {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -196,8 +284,9 @@ async fn main() {
     }
     // Let every subscribe message be processed before measuring.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let subscriptions = a.subscribers * a.per_socket;
     println!(
-        "connected {} subscribers in {:.1}s",
+        "connected {} sockets with {subscriptions} subscriptions in {:.1}s",
         a.subscribers,
         started.elapsed().as_secs_f64()
     );
@@ -219,9 +308,9 @@ async fn main() {
         .await;
         let committed = Instant::now();
         assert!(res["errors"].is_null(), "{res}");
-        let mut delays = Vec::with_capacity(a.subscribers);
+        let mut delays = Vec::with_capacity(subscriptions);
         let deadline = committed + Duration::from_secs(30);
-        while delays.len() < a.subscribers {
+        while delays.len() < subscriptions {
             match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
                 Ok(Some((n, at))) if n == round => {
                     delays.push(at.saturating_duration_since(committed).as_secs_f64() * 1000.0)
@@ -239,7 +328,7 @@ async fn main() {
         println!(
             "change {round:>2}: delivered {}/{}  p50 {p50:.1} ms  p99 {p99:.1} ms  all {all:.1} ms",
             delays.len(),
-            a.subscribers
+            subscriptions
         );
         p50s.push(p50);
         p99s.push(p99);
@@ -251,7 +340,7 @@ async fn main() {
         percentile(v, 0.5)
     };
     println!(
-        "SUMMARY subscribers={} role={} median_p50_ms={:.1} median_p99_ms={:.1} median_all_ms={:.1}",
+        "SUMMARY sockets={} subscriptions={subscriptions} role={} median_p50_ms={:.1} median_p99_ms={:.1} median_all_ms={:.1}",
         a.subscribers,
         a.role,
         median(&mut p50s),
@@ -259,9 +348,11 @@ async fn main() {
         median(&mut alls)
     );
     if let (Some(base), Some(idle)) = (base_rss, idle_rss) {
-        let per = (idle.saturating_sub(base)) as f64 * 1024.0 / a.subscribers as f64;
+        let grown = idle.saturating_sub(base) as f64 * 1024.0;
         println!(
-            "SUMMARY server_rss_before_kib={base} server_rss_idle_kib={idle} per_subscriber_bytes={per:.0}"
+            "SUMMARY server_rss_before_kib={base} server_rss_idle_kib={idle} per_socket_bytes={:.0} per_subscription_bytes={:.0}",
+            grown / a.subscribers as f64,
+            grown / subscriptions as f64
         );
     }
 }

@@ -74,13 +74,6 @@ async fn positions(ws: &mut Ws, n: usize, within: Duration) -> Vec<(i64, i64)> {
     seen
 }
 
-/// Nothing arrives on `ws` for `quiet`.
-async fn stays_quiet(ws: &mut Ws, quiet: Duration) {
-    if let Ok(event) = tokio::time::timeout(quiet, ws.next_event()).await {
-        panic!("expected nothing, got {event:?}");
-    }
-}
-
 /// Public comments from `writers` tasks, `each` apiece, through `servers` in turn.
 async fn write_comments(
     servers: &[&TestApp],
@@ -155,8 +148,8 @@ async fn a_transaction_held_for_a_minute_is_delivered_once_in_order_on_two_repli
     let (held, held_id) = hold_an_event(&outside, ticket_row(&t)).await;
     write_comments(&[&a, &b], 4, 5, &agent, &t).await;
     // Committed, but behind the open transaction: nobody has them yet.
-    stays_quiet(&mut on_a, Duration::from_secs(2)).await;
-    stays_quiet(&mut on_b, Duration::from_secs(1)).await;
+    on_a.stays_quiet(Duration::from_secs(2)).await;
+    on_b.stays_quiet(Duration::from_secs(1)).await;
     tokio::time::sleep(Duration::from_secs(60).saturating_sub(held_since.elapsed())).await;
     commit_and_hint(held, &outside).await;
 
@@ -168,7 +161,7 @@ async fn a_transaction_held_for_a_minute_is_delivered_once_in_order_on_two_repli
     );
     for ws in [&mut on_a, &mut on_b] {
         assert_eq!(positions(ws, log.len(), Duration::from_secs(20)).await, log);
-        stays_quiet(ws, Duration::from_millis(500)).await;
+        ws.stays_quiet(Duration::from_millis(500)).await;
     }
     // A replay from the same cursor, on either replica, is the same list.
     for server in [&a, &b] {
@@ -312,7 +305,7 @@ async fn a_subscriber_resuming_on_another_replica_after_sigkill_has_every_event_
     let rest = positions(&mut ws, log.len() - received.len(), Duration::from_secs(20)).await;
     received.extend(rest);
     assert_eq!(received, log, "every event exactly once, in log order");
-    stays_quiet(&mut ws, Duration::from_millis(500)).await;
+    ws.stays_quiet(Duration::from_millis(500)).await;
 }
 
 /// An event written without telling anyone (a wake-up lost as a client disconnects during
@@ -429,7 +422,7 @@ async fn a_customer_replay_from_the_start_runs_a_bounded_number_of_statements() 
         kinds.push(d["ticketUpdates"]["kind"].as_str().unwrap().to_owned());
     }
     assert_eq!(kinds, ["TICKET_CREATED", "COMMENT_ADDED"]);
-    stays_quiet(&mut ws, Duration::from_millis(300)).await;
+    ws.stays_quiet(Duration::from_millis(300)).await;
     let used = app.statements.load(Ordering::SeqCst) - before;
     let log = app.log.lock().unwrap().join("\n");
     assert!(

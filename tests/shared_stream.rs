@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::{sync::atomic::Ordering, time::Duration};
 
 use common::{TestApp, Ws, WsEvent};
 use serde_json::{Value, json};
@@ -26,13 +26,6 @@ async fn live_counts(app: &TestApp) -> (u64, u64) {
         counter(&text, "tier3_live_events_total{step=\"rendered\"}"),
         counter(&text, "tier3_live_events_total{step=\"sent\"}"),
     )
-}
-
-/// Nothing arrives on the socket for `quiet`.
-async fn stays_quiet(ws: &mut Ws, quiet: Duration) {
-    if let Ok(event) = tokio::time::timeout(quiet, ws.next_event()).await {
-        panic!("expected nothing, got {event:?}");
-    }
 }
 
 #[tokio::test]
@@ -75,8 +68,8 @@ async fn one_rendering_serves_every_agent_and_nobody_outside_the_ticket_gets_it(
             "shared fan-out"
         );
     }
-    stays_quiet(&mut c, Duration::from_millis(500)).await;
-    stays_quiet(&mut anon, Duration::from_millis(100)).await;
+    c.stays_quiet(Duration::from_millis(500)).await;
+    anon.stays_quiet(Duration::from_millis(100)).await;
 
     // One rendering for the five agents, one for Alice, none for Carol, who may not see it.
     let (rendered, sent) = live_counts(&app).await;
@@ -130,7 +123,7 @@ async fn completing_one_subscription_leaves_the_others_and_a_closed_socket_leave
     app.set_status(&agent, &t, "PENDING").await;
     let (id, _) = ws.next_data().await;
     assert_eq!(id, "two");
-    stays_quiet(&mut ws, Duration::from_millis(300)).await;
+    ws.stays_quiet(Duration::from_millis(300)).await;
 
     ws.close().await;
     assert!(
@@ -160,5 +153,80 @@ async fn a_subscription_that_replays_still_runs_and_resumes_exactly() {
     app.set_status(&agent, &t, "OPEN").await;
     let (_, d) = ws.next_data().await;
     assert_eq!(d["ticketUpdates"]["toStatus"], "OPEN");
-    stays_quiet(&mut ws, Duration::from_millis(300)).await;
+    ws.stays_quiet(Duration::from_millis(300)).await;
+}
+
+/// Statements the server ran while `change` happened and everything it set off settled.
+async fn statements_during<F: std::future::Future<Output = ()>>(app: &TestApp, change: F) -> usize {
+    app.quiesce().await;
+    let before = app.statements.load(Ordering::SeqCst);
+    change.await;
+    app.quiesce().await;
+    app.statements.load(Ordering::SeqCst) - before
+}
+
+#[tokio::test]
+async fn customers_of_the_ticket_organization_are_decided_together_at_a_fixed_cost() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let agent = app.agent().await;
+    let alice = app.customer("acme").await;
+    let t = app.create_ticket(&alice, "decided together").await;
+    // Who may see it: Alice (hers), colleagues with a grant, colleagues copied on it.
+    // Who may not: colleagues with neither, and Carol of globex even with a grant of hers.
+    let carol = app.customer("globex").await;
+    app.grant_scope(&admin, &carol).await;
+    let mut may = vec![app.ws(Some(&alice)).await];
+    let mut may_not = vec![app.ws(Some(&carol)).await];
+    let scoped = app.customer("acme").await;
+    app.grant_scope(&admin, &scoped).await;
+    may.push(app.ws(Some(&scoped)).await);
+    let copied = app.customer("acme").await;
+    app.add_participant(&alice, &t, &copied).await;
+    may.push(app.ws(Some(&copied)).await);
+    may_not.push(app.ws(Some(&app.customer("acme").await)).await);
+    for ws in may.iter_mut().chain(may_not.iter_mut()) {
+        ws.subscribe("s", STATUS, json!({})).await;
+    }
+    app.wait_subscribers(5).await;
+
+    async fn change(app: &TestApp, by: &common::User, t: &str, to: &str, may: &mut [Ws]) {
+        app.set_status(by, t, to).await;
+        for ws in may.iter_mut() {
+            let (_, d) = ws.next_data().await;
+            assert_eq!(d["ticketStatusChanged"]["toStatus"], to);
+        }
+    }
+    let few = statements_during(&app, change(&app, &agent, &t, "PENDING", &mut may)).await;
+    change(&app, &agent, &t, "OPEN", &mut may).await;
+
+    // Ten times as many colleagues, of every kind: the policy reads them in the same
+    // statements.
+    for _ in 0..10 {
+        let scoped = app.customer("acme").await;
+        app.grant_scope(&admin, &scoped).await;
+        may.push(app.ws(Some(&scoped)).await);
+        let copied = app.customer("acme").await;
+        app.add_participant(&alice, &t, &copied).await;
+        may.push(app.ws(Some(&copied)).await);
+        may_not.push(app.ws(Some(&app.customer("acme").await)).await);
+    }
+    for ws in may.iter_mut().skip(3).chain(may_not.iter_mut().skip(2)) {
+        ws.subscribe("s", STATUS, json!({})).await;
+    }
+    app.wait_subscribers(35).await;
+    let many = statements_during(&app, change(&app, &agent, &t, "PENDING", &mut may)).await;
+    assert_eq!(many, few, "{:#?}", app.log.lock().unwrap());
+    for ws in may_not.iter_mut() {
+        ws.stays_quiet(Duration::from_millis(200)).await;
+    }
+
+    // A revoked grant stops the next event; the rest still get it.
+    app.revoke_scope(&admin, &scoped).await;
+    app.set_status(&agent, &t, "OPEN").await;
+    for (_, ws) in may.iter_mut().enumerate().filter(|(i, _)| *i != 1) {
+        let (_, d) = ws.next_data().await;
+        assert_eq!(d["ticketStatusChanged"]["toStatus"], "OPEN");
+    }
+    may[1].stays_quiet(Duration::from_millis(300)).await;
 }

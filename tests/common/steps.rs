@@ -158,6 +158,22 @@ impl TestApp {
         );
     }
 
+    /// `who` copies `user` on the ticket.
+    pub async fn add_participant(&self, who: &User, ticket: &str, user: &User) {
+        let res = self
+            .gql(
+                Some(who),
+                "mutation($t: ID!, $u: ID!) { addTicketParticipant(input: { ticketId: $t, userId: $u }) { ticket { id } } }",
+                json!({ "t": ticket, "u": user.id }),
+            )
+            .await;
+        assert_eq!(
+            data(&res)["addTicketParticipant"]["ticket"]["id"],
+            ticket,
+            "{res}"
+        );
+    }
+
     // -----------------------------------------------------------------------------------
     // Escalations.
 

@@ -120,6 +120,13 @@ impl Ws {
         }
     }
 
+    /// Asserts that nothing arrives on the socket for `quiet`.
+    pub async fn stays_quiet(&mut self, quiet: std::time::Duration) {
+        if let Ok(event) = tokio::time::timeout(quiet, self.next_event()).await {
+            panic!("expected nothing, got {event:?}");
+        }
+    }
+
     /// Starts a subscription with this id.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({
