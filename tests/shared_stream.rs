@@ -6,7 +6,7 @@ mod common;
 
 use std::{sync::atomic::Ordering, time::Duration};
 
-use common::{TestApp, Ws, WsEvent};
+use common::{TestApp, User, Ws, WsEvent};
 use serde_json::{Value, json};
 
 const STATUS: &str = "subscription { ticketStatusChanged { toStatus ticket { number subject } } }";
@@ -165,6 +165,38 @@ async fn statements_during<F: std::future::Future<Output = ()>>(app: &TestApp, c
     app.statements.load(Ordering::SeqCst) - before
 }
 
+/// Colleagues of a ticket's requester, of every kind the policy tells apart.
+struct Colleagues<'a> {
+    app: &'a TestApp,
+    admin: &'a User,
+    requester: &'a User,
+    ticket: &'a str,
+}
+
+impl Colleagues<'_> {
+    /// One with a grant and one copied on the ticket (into `may`), one with neither (into
+    /// `may_not`), each subscribed to status changes; the one with the grant.
+    async fn add(&self, may: &mut Vec<Ws>, may_not: &mut Vec<Ws>) -> User {
+        let (app, org) = (self.app, self.requester.org.as_deref().unwrap());
+        let scoped = app.customer(org).await;
+        app.grant_scope(self.admin, &scoped).await;
+        let copied = app.customer(org).await;
+        app.add_participant(self.requester, self.ticket, &copied)
+            .await;
+        let neither = app.customer(org).await;
+        may.push(self.watching(&scoped).await);
+        may.push(self.watching(&copied).await);
+        may_not.push(self.watching(&neither).await);
+        scoped
+    }
+
+    async fn watching(&self, who: &User) -> Ws {
+        let mut ws = self.app.ws(Some(who)).await;
+        ws.subscribe("s", STATUS, json!({})).await;
+        ws
+    }
+}
+
 #[tokio::test]
 async fn customers_of_the_ticket_organization_are_decided_together_at_a_fixed_cost() {
     let app = TestApp::spawn().await;
@@ -178,19 +210,19 @@ async fn customers_of_the_ticket_organization_are_decided_together_at_a_fixed_co
     app.grant_scope(&admin, &carol).await;
     let mut may = vec![app.ws(Some(&alice)).await];
     let mut may_not = vec![app.ws(Some(&carol)).await];
-    let scoped = app.customer("acme").await;
-    app.grant_scope(&admin, &scoped).await;
-    may.push(app.ws(Some(&scoped)).await);
-    let copied = app.customer("acme").await;
-    app.add_participant(&alice, &t, &copied).await;
-    may.push(app.ws(Some(&copied)).await);
-    may_not.push(app.ws(Some(&app.customer("acme").await)).await);
     for ws in may.iter_mut().chain(may_not.iter_mut()) {
         ws.subscribe("s", STATUS, json!({})).await;
     }
+    let colleagues = Colleagues {
+        app: &app,
+        admin: &admin,
+        requester: &alice,
+        ticket: &t,
+    };
+    let scoped = colleagues.add(&mut may, &mut may_not).await;
     app.wait_subscribers(5).await;
 
-    async fn change(app: &TestApp, by: &common::User, t: &str, to: &str, may: &mut [Ws]) {
+    async fn change(app: &TestApp, by: &User, t: &str, to: &str, may: &mut [Ws]) {
         app.set_status(by, t, to).await;
         for ws in may.iter_mut() {
             let (_, d) = ws.next_data().await;
@@ -203,16 +235,7 @@ async fn customers_of_the_ticket_organization_are_decided_together_at_a_fixed_co
     // Ten times as many colleagues, of every kind: the policy reads them in the same
     // statements.
     for _ in 0..10 {
-        let scoped = app.customer("acme").await;
-        app.grant_scope(&admin, &scoped).await;
-        may.push(app.ws(Some(&scoped)).await);
-        let copied = app.customer("acme").await;
-        app.add_participant(&alice, &t, &copied).await;
-        may.push(app.ws(Some(&copied)).await);
-        may_not.push(app.ws(Some(&app.customer("acme").await)).await);
-    }
-    for ws in may.iter_mut().skip(3).chain(may_not.iter_mut().skip(2)) {
-        ws.subscribe("s", STATUS, json!({})).await;
+        colleagues.add(&mut may, &mut may_not).await;
     }
     app.wait_subscribers(35).await;
     let many = statements_during(&app, change(&app, &agent, &t, "PENDING", &mut may)).await;

@@ -296,22 +296,24 @@ async fn dispatch(inner: &Inner, env: Arc<Envelope>, before: Position) {
     let reads = inner.app.for_reads();
     // Everyone whose interest is about tickets, decided in one policy call for the event.
     let asking: Vec<&Viewer> = people.iter().filter(|p| p.1).map(|p| &p.0).collect();
-    let decided = match policy::receivers(&reads.db, &asking, &env).await {
-        Ok(answers) => Ok(answers.into_iter()),
-        Err(err) => {
-            let err: async_graphql::Error = err.into();
-            Err(serialize(&Response::from_errors(vec![
-                err.into_server_error(Pos::default()),
-            ])))
-        }
-    };
-    let allowed: Vec<Result<bool, Arc<str>>> = match decided {
-        Ok(mut answers) => people
-            .iter()
-            .map(|(_, tickets)| Ok(!tickets || answers.next().unwrap_or(false)))
-            .collect(),
-        Err(error) => people.iter().map(|_| Err(error.clone())).collect(),
-    };
+    let allowed: Vec<Result<bool, Arc<str>>> =
+        match policy::receivers(&reads.db, &asking, &env).await {
+            Ok(answers) => {
+                // Answers come in `asking`'s order: one for each person about tickets.
+                let mut answers = answers.into_iter();
+                people
+                    .iter()
+                    .map(|(_, tickets)| Ok(!tickets || answers.next().unwrap_or(false)))
+                    .collect()
+            }
+            Err(err) => {
+                let err: async_graphql::Error = err.into();
+                let payload = serialize(&Response::from_errors(vec![
+                    err.into_server_error(Pos::default()),
+                ]));
+                people.iter().map(|_| Err(payload.clone())).collect()
+            }
+        };
     // Render only what some admitted subscriber will get.
     let mut wanted = vec![false; renderings.len()];
     for t in &targets {
