@@ -48,7 +48,7 @@ const DOCUMENTS: [&str; 6] = [
     "subscription { ticketStatusChanged { toStatus ticket { number } } }",
     "subscription { ticketStatusChanged { fromStatus toStatus } }",
     "subscription { ticketUpdates { kind toStatus } }",
-    "subscription { ticketUpdates { kind at ticket { subject status } } }",
+    "subscription { ticketUpdates { kind createdAt ticket { subject status } } }",
     "subscription { ticketStatusChanged { toStatus ticket { subject status } } }",
     "subscription { ticketUpdates { cursor kind actor { name } } }",
 ];
@@ -123,15 +123,19 @@ async fn gql(client: &reqwest::Client, url: &str, token: &str, query: &str, vars
         .expect("json")
 }
 
-/// One socket: connects from `source`, starts `per_socket` subscriptions, and reports the
-/// arrival time of every event on each (its `n`th event, counted per subscription).
+/// One `next` message: for which subscription (numbered across sockets), when, and whether
+/// it carried errors.
+type Arrival = (usize, Instant, bool);
+
+/// One socket: connects from `source`, starts `per_socket` subscriptions numbered from
+/// `first`, and reports the arrival of every `next` message on each.
 async fn subscriber(
     ws_url: String,
     source: std::net::IpAddr,
     token: String,
-    per_socket: usize,
+    (first, per_socket): (usize, usize),
     ready: Arc<AtomicUsize>,
-    tx: mpsc::UnboundedSender<(usize, Instant)>,
+    tx: mpsc::UnboundedSender<Arrival>,
 ) {
     let mut req = ws_url.into_client_request().unwrap();
     req.headers_mut().insert(
@@ -167,24 +171,81 @@ async fn subscriber(
             .ok();
     }
     let mut counted = false;
-    let mut seen = vec![0usize; per_socket];
     while let Some(Ok(msg)) = ws.next().await {
         if let Message::Text(t) = msg {
             if t.contains("connection_ack") && !counted {
                 counted = true;
                 ready.fetch_add(1, Ordering::SeqCst);
             } else if t.contains("\"next\"") {
+                let at = Instant::now();
                 let v: Value = serde_json::from_str(&t).unwrap_or_default();
                 let id: usize = v["id"].as_str().and_then(|i| i.parse().ok()).unwrap_or(0);
-                if let Some(n) = seen.get_mut(id) {
-                    let _ = tx.send((*n, Instant::now()));
-                    *n += 1;
+                if id < per_socket {
+                    let failed = !v["payload"]["errors"].is_null();
+                    let _ = tx.send((first + id, at, failed));
                 }
             } else if t.contains("\"ping\"") {
                 ws.send(send(json!({ "type": "pong" }))).await.ok();
             }
         }
     }
+}
+
+/// What arrived for one change.
+struct Got {
+    /// Each subscription's first arrival since the change was sent.
+    delays: Vec<Instant>,
+    /// Further `next` messages for a subscription that already had this change's.
+    repeats: usize,
+    /// `next` messages carrying errors (a subscription ended or refused).
+    errors: usize,
+    /// Which subscriptions had one.
+    seen: Vec<bool>,
+}
+
+impl Got {
+    /// How many subscriptions of each document had nothing.
+    fn missing_by_document(&self, per_socket: usize) -> Vec<usize> {
+        let mut missing = vec![0; per_socket];
+        for (sub, seen) in self.seen.iter().enumerate() {
+            if !seen {
+                missing[sub % per_socket] += 1;
+            }
+        }
+        missing
+    }
+}
+
+/// Waits until each of `subscriptions` has a message sent after `since`, or `patience` ran
+/// out.
+async fn collect(
+    rx: &mut mpsc::UnboundedReceiver<Arrival>,
+    subscriptions: usize,
+    since: Instant,
+    patience: Duration,
+) -> Got {
+    let deadline = Instant::now() + patience;
+    let mut got = Got {
+        delays: Vec::with_capacity(subscriptions),
+        repeats: 0,
+        errors: 0,
+        seen: vec![false; subscriptions],
+    };
+    while got.delays.len() < subscriptions {
+        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+            Ok(Some((_, at, _))) if at < since => {}
+            Ok(Some((_, _, true))) => got.errors += 1,
+            Ok(Some((sub, at, false))) => match got.seen.get_mut(sub) {
+                Some(seen @ false) => {
+                    *seen = true;
+                    got.delays.push(at);
+                }
+                _ => got.repeats += 1,
+            },
+            _ => break,
+        }
+    }
+    got
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -251,9 +312,21 @@ async fn main() {
             );
             tokens
         }
-        role => (0..a.subscribers)
-            .map(|i| token(&keys, &format!("fanout-sub-{run}-{i}"), role, None))
-            .collect(),
+        // Signed in once over HTTP first, as the customers are: provisioning a user is not
+        // what an idle socket costs.
+        role => {
+            let tokens: Vec<String> = (0..a.subscribers)
+                .map(|i| token(&keys, &format!("fanout-sub-{run}-{i}"), role, None))
+                .collect();
+            futures_util::stream::iter(&tokens)
+                .map(|t| gql(&client, &a.url, t, "{ viewer { id } }", json!({})))
+                .buffer_unordered(16)
+                .for_each(|me| async move {
+                    assert!(me["errors"].is_null(), "{me}");
+                })
+                .await;
+            tokens
+        }
     };
 
     let base_rss = a.pid.and_then(rss_kib);
@@ -266,7 +339,7 @@ async fn main() {
             ws_url.clone(),
             source.into(),
             t,
-            a.per_socket,
+            (i * a.per_socket, a.per_socket),
             ready.clone(),
             tx.clone(),
         ));
@@ -292,49 +365,81 @@ async fn main() {
     );
     let idle_rss = a.pid.and_then(rss_kib);
 
+    // One change, not measured, that every subscription must receive before measuring: a
+    // socket's `connection_ack` comes before its subscriptions are live, and nothing in the
+    // protocol says when they are.
+    let statuses = ["PENDING", "OPEN"];
+    let change = |status: &'static str| {
+        let (client, url, agent, ticket) = (&client, &a.url, &agent, &ticket);
+        async move {
+            let res = gql(
+                client,
+                url,
+                agent,
+                "mutation($i: UpdateTicketInput!) { updateTicket(input: $i) { ticket { status } } }",
+                json!({ "i": { "ticketId": ticket, "status": status } }),
+            )
+            .await;
+            assert!(res["errors"].is_null(), "{res}");
+        }
+    };
+    let warm = Instant::now();
+    let sent = Instant::now();
+    change(statuses[1]).await;
+    let warmup = collect(
+        &mut rx,
+        subscriptions,
+        sent,
+        Duration::from_secs(if subscriptions > 1000 { 120 } else { 10 }),
+    )
+    .await;
+    println!(
+        "warm-up change: {}/{subscriptions} subscriptions live after {:.1}s; missing by document: {:?}",
+        warmup.delays.len(),
+        warm.elapsed().as_secs_f64(),
+        warmup.missing_by_document(a.per_socket)
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while rx.try_recv().is_ok() {}
+
     let mut p50s = Vec::new();
     let mut p99s = Vec::new();
     let mut alls = Vec::new();
-    let statuses = ["PENDING", "OPEN"];
+    let mut extra_total = 0;
     for round in 0..a.changes {
-        let status = statuses[round % 2];
-        let res = gql(
-            &client,
-            &a.url,
-            &agent,
-            "mutation($i: UpdateTicketInput!) { updateTicket(input: $i) { ticket { status } } }",
-            json!({ "i": { "ticketId": ticket, "status": status } }),
-        )
-        .await;
+        let sent = Instant::now();
+        change(statuses[round % 2]).await;
         let committed = Instant::now();
-        assert!(res["errors"].is_null(), "{res}");
-        let mut delays = Vec::with_capacity(subscriptions);
-        let deadline = committed + Duration::from_secs(30);
-        while delays.len() < subscriptions {
-            match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
-                Ok(Some((n, at))) if n == round => {
-                    delays.push(at.saturating_duration_since(committed).as_secs_f64() * 1000.0)
-                }
-                Ok(Some(_)) => {}
-                _ => break,
-            }
-        }
+        let got = collect(&mut rx, subscriptions, sent, Duration::from_secs(30)).await;
+        let mut delays: Vec<f64> = got
+            .delays
+            .iter()
+            .map(|at| at.saturating_duration_since(committed).as_secs_f64() * 1000.0)
+            .collect();
         delays.sort_by(|x, y| x.partial_cmp(y).unwrap());
         let (p50, p99, all) = (
             percentile(&delays, 0.5),
             percentile(&delays, 0.99),
             *delays.last().unwrap_or(&f64::NAN),
         );
+        // Anything more for this change, once every subscription had it: a repeat.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut repeats = got.repeats;
+        while rx.try_recv().is_ok() {
+            repeats += 1;
+        }
         println!(
-            "change {round:>2}: delivered {}/{}  p50 {p50:.1} ms  p99 {p99:.1} ms  all {all:.1} ms",
+            "change {round:>2}: delivered {}/{}  p50 {p50:.1} ms  p99 {p99:.1} ms  all {all:.1} ms  errors {}  repeats {repeats}",
             delays.len(),
-            subscriptions
+            subscriptions,
+            got.errors,
         );
+        extra_total += repeats + got.errors;
         p50s.push(p50);
         p99s.push(p99);
         alls.push(all);
-        tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    println!("SUMMARY repeats_or_errors={extra_total}");
     let median = |v: &mut Vec<f64>| {
         v.sort_by(|x, y| x.partial_cmp(y).unwrap());
         percentile(v, 0.5)

@@ -253,3 +253,72 @@ async fn customers_of_the_ticket_organization_are_decided_together_at_a_fixed_co
     }
     may[1].stays_quiet(Duration::from_millis(300)).await;
 }
+
+#[tokio::test]
+async fn admitted_customers_share_one_rendering_made_as_one_of_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let agent = app.agent().await;
+    let alice = app.customer("acme").await;
+    let t = app.create_ticket(&alice, "shared by customers").await;
+    // Refused ones subscribe first, so a rendering made as whoever came first would be
+    // theirs: Carol of globex (with a grant of her own) and acme colleagues with neither a
+    // grant nor a place on the ticket.
+    let carol = app.customer("globex").await;
+    app.grant_scope(&admin, &carol).await;
+    let mut refused = vec![app.ws(Some(&carol)).await];
+    for _ in 0..3 {
+        refused.push(app.ws(Some(&app.customer("acme").await)).await);
+    }
+    for ws in refused.iter_mut() {
+        ws.subscribe("s", STATUS, json!({})).await;
+    }
+    let (mut admitted, mut also_refused) = (vec![app.ws(Some(&alice)).await], Vec::new());
+    admitted[0].subscribe("s", STATUS, json!({})).await;
+    let colleagues = Colleagues {
+        app: &app,
+        admin: &admin,
+        requester: &alice,
+        ticket: &t,
+    };
+    let bob = colleagues.add(&mut admitted, &mut also_refused).await;
+    app.wait_subscribers(8).await;
+    let (rendered_before, sent_before) = live_counts(&app).await;
+
+    app.set_status(&agent, &t, "PENDING").await;
+    for ws in admitted.iter_mut() {
+        let (_, d) = ws.next_data().await;
+        assert_eq!(d["ticketStatusChanged"]["toStatus"], "PENDING");
+        assert_eq!(
+            d["ticketStatusChanged"]["ticket"]["subject"],
+            "shared by customers"
+        );
+    }
+    for ws in refused.iter_mut().chain(also_refused.iter_mut()) {
+        ws.stays_quiet(Duration::from_millis(200)).await;
+    }
+    let (rendered, sent) = live_counts(&app).await;
+    assert_eq!(
+        rendered - rendered_before,
+        1,
+        "one rendering for three customers"
+    );
+    assert_eq!(sent - sent_before, 3);
+
+    // An email is each customer's own: a document reading one is rendered per person.
+    let q = "subscription { ticketStatusChanged { ticket { requester { email } } } }";
+    let mut a = app.ws(Some(&alice)).await;
+    let mut b = app.ws(Some(&bob)).await;
+    a.subscribe("e", q, json!({})).await;
+    b.subscribe("e", q, json!({})).await;
+    app.wait_subscribers(10).await;
+    app.set_status(&agent, &t, "OPEN").await;
+    let email = |d: Value| d["ticketStatusChanged"]["ticket"]["requester"]["email"].clone();
+    let (_, d) = a.next_data().await;
+    assert_eq!(email(d), format!("{}@example.com", alice.sub));
+    let (_, d) = b.next_data().await;
+    assert!(
+        email(d).is_null(),
+        "a colleague does not see Alice's address"
+    );
+}

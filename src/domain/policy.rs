@@ -658,16 +658,20 @@ pub fn can_be_ticket_assignee(role: Role) -> bool {
     matches!(role, Role::Agent | Role::Admin)
 }
 
-/// Who may share one rendering of a live event: viewers for whom every rule above gives the
-/// same answer about it. Staff of one role see every ticket, every internal comment and every
-/// email alike, so they share, unless the document reads something about the viewer as a
-/// person (their vote, their preferences, their own lists). Customers never share across
-/// people: what they reach depends on who they are (requester, participant, their grant).
+/// Who may share one rendering of a live event: receivers for whom every rule above gives
+/// the same answer about it. Staff of one role see every ticket, every internal comment and
+/// every email alike. Customers the policy admitted to the event see its ticket, its public
+/// comment and the people they name alike, but each only their own email. Neither shares
+/// when the document reads something about the viewer as a person (their vote, their
+/// preferences, their own lists).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Audience {
     Anonymous,
     /// Every viewer with this staff role.
     Staff(Role),
+    /// Every customer admitted to the event: rendered as one of them, and only ever given
+    /// to those the policy admitted (`receivers`).
+    Customers,
     /// One person, as their token describes them.
     Person {
         user: i64,
@@ -676,13 +680,28 @@ pub enum Audience {
     },
 }
 
-/// The [`Audience`] a viewer's rendering may be shared with; `reads_person` says whether
-/// the document asks for anything beyond what the staff role decides.
-pub fn audience(v: &Viewer, reads_person: bool) -> Audience {
-    match v {
-        Viewer::Anonymous => Audience::Anonymous,
-        Viewer::User(a) if is_staff(a.role) && !reads_person => Audience::Staff(a.role),
-        Viewer::User(a) => Audience::Person {
+/// How much of the viewer a live document's answer depends on, beyond the event's own rows
+/// (decided from the document, by the GraphQL layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reads {
+    /// Nothing: the event's rows and the people they name.
+    Rows,
+    /// Those and users' emails: alike for staff of one role, not for customers.
+    StaffAlike,
+    /// Something about the person.
+    Person,
+}
+
+/// The [`Audience`] a viewer's rendering of a document that `reads` this much may be shared
+/// with.
+pub fn audience(v: &Viewer, reads: Reads) -> Audience {
+    match (v, reads) {
+        (Viewer::Anonymous, _) => Audience::Anonymous,
+        (Viewer::User(a), Reads::Rows | Reads::StaffAlike) if is_staff(a.role) => {
+            Audience::Staff(a.role)
+        }
+        (Viewer::User(a), Reads::Rows) if a.role == Role::Customer => Audience::Customers,
+        (Viewer::User(a), _) => Audience::Person {
             user: a.id,
             role: a.role,
             org: a.org_id,

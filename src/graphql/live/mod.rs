@@ -6,7 +6,7 @@
 //! at once (`policy::receivers`: a few statements, not two per customer; never reused for
 //! another event, so a revoked grant bites at the next one);
 //! renders the event once per distinct (document, [`Audience`]) through the schema's own
-//! resolvers; and queues the shared bytes on each admitted socket's [`Outbox`]. A
+//! resolvers, as one of the receivers the policy admitted; and queues the shared bytes on each admitted socket's [`Outbox`]. A
 //! subscription keeps no stream, parsed document or loaders of its own: a few pointers in
 //! the registry.
 //!
@@ -30,7 +30,7 @@ use crate::{
     auth::Viewer,
     domain::{
         delivery::Interest,
-        policy::{self, Audience},
+        policy::{self, Audience, Reads},
     },
     error::{AppError, AppResult},
     events::{Envelope, Position, bus::FeedGuard, feed, feed::Item, log},
@@ -51,8 +51,8 @@ pub struct Document {
     operation_name: Option<String>,
     variables: Variables,
     parsed: ExecutableDocument,
-    /// Whether it reads anything about the viewer beyond the staff role.
-    reads_person: bool,
+    /// How much of the viewer it reads, which decides who shares a rendering.
+    reads: Reads,
 }
 
 /// What a socket hands over to start a subscription on the shared stream.
@@ -135,13 +135,13 @@ impl Live {
             None => {
                 let parsed = async_graphql::parser::parse_query(&s.query)
                     .map_err(|err| AppError::Internal(err.into()))?;
-                let reads_person = selection::reads_person(&parsed, s.operation_name.as_deref());
+                let reads = selection::reads(&parsed, s.operation_name.as_deref());
                 let doc = Arc::new(Document {
                     query: s.query,
                     operation_name: s.operation_name,
                     variables: s.variables,
                     parsed,
-                    reads_person,
+                    reads,
                 });
                 let mut registry = self.lock();
                 registry.docs.retain(|_, d| d.strong_count() > 0);
@@ -149,7 +149,7 @@ impl Live {
                 doc
             }
         };
-        let audience = policy::audience(&s.viewer, doc.reads_person);
+        let audience = policy::audience(&s.viewer, doc.reads);
         let sub = Subscriber {
             viewer: s.viewer,
             interest: s.interest,
@@ -244,8 +244,8 @@ struct Target {
     outbox: Arc<Outbox>,
     /// Index into the people asked.
     person: usize,
-    /// Index into the renderings.
-    rendering: usize,
+    doc: Arc<Document>,
+    audience: Audience,
 }
 
 /// Delivers one event. `before`: where the previous event was; a subscriber too far behind
@@ -255,11 +255,8 @@ async fn dispatch(inner: &Inner, env: Arc<Envelope>, before: Position) {
     let mut targets = Vec::new();
     // Each person once (and whether the interest is about tickets at all), for the policy.
     let mut people: Vec<(Viewer, bool)> = Vec::new();
-    let mut renderings: Vec<(Arc<Document>, Viewer)> = Vec::new();
     {
         let mut person_of: HashMap<(Audience, bool), usize> = HashMap::new();
-        // A document by its address: the registry holds one `Document` per distinct text.
-        let mut rendering_of: HashMap<(usize, Audience), usize> = HashMap::new();
         let mut registry = inner.lock();
         for (&sub, s) in registry.subs.iter_mut() {
             if at <= s.from || !s.interest.matches(&env.event) {
@@ -271,22 +268,17 @@ async fn dispatch(inner: &Inner, env: Arc<Envelope>, before: Position) {
             }
             let about_tickets = s.interest.about_tickets();
             let person = *person_of
-                .entry((policy::audience(&s.viewer, true), about_tickets))
+                .entry((policy::audience(&s.viewer, Reads::Person), about_tickets))
                 .or_insert_with(|| {
                     people.push((s.viewer.clone(), about_tickets));
                     people.len() - 1
-                });
-            let rendering = *rendering_of
-                .entry((Arc::as_ptr(&s.doc) as usize, s.audience))
-                .or_insert_with(|| {
-                    renderings.push((s.doc.clone(), s.viewer.clone()));
-                    renderings.len() - 1
                 });
             targets.push(Target {
                 sub,
                 outbox: s.outbox.clone(),
                 person,
-                rendering,
+                doc: s.doc.clone(),
+                audience: s.audience,
             });
         }
     }
@@ -314,33 +306,33 @@ async fn dispatch(inner: &Inner, env: Arc<Envelope>, before: Position) {
                 people.iter().map(|_| Err(payload.clone())).collect()
             }
         };
-    // Render only what some admitted subscriber will get.
-    let mut wanted = vec![false; renderings.len()];
-    for t in &targets {
+    // One rendering per (document, audience) that an admitted subscriber will get, made as
+    // one of the admitted: an audience of customers is rendered as a customer the policy let
+    // through, never as one it refused. A document by its address: the registry holds one
+    // `Document` per distinct text.
+    let mut renderings: Vec<(Arc<Document>, &Viewer)> = Vec::new();
+    let mut rendering_of: HashMap<(usize, Audience), usize> = HashMap::new();
+    let mut rendering = vec![usize::MAX; targets.len()];
+    for (i, t) in targets.iter().enumerate() {
         if matches!(allowed[t.person], Ok(true)) {
-            wanted[t.rendering] = true;
+            rendering[i] = *rendering_of
+                .entry((Arc::as_ptr(&t.doc) as usize, t.audience))
+                .or_insert_with(|| {
+                    renderings.push((t.doc.clone(), &people[t.person].0));
+                    renderings.len() - 1
+                });
         }
     }
-    let rendered: Vec<Option<Arc<str>>> = join_all(renderings.iter().zip(&wanted).map(
-        |((doc, viewer), &wanted)| {
-            let (reads, env) = (&reads, &env);
-            async move {
-                match wanted {
-                    true => Some(render(&inner.schema, reads, doc, viewer, env.clone()).await),
-                    false => None,
-                }
-            }
-        },
-    ))
+    let rendered: Vec<Arc<str>> = join_all(renderings.iter().map(|(doc, viewer)| {
+        let (reads, env) = (&reads, &env);
+        render(&inner.schema, reads, doc, viewer, env.clone())
+    }))
     .await;
     let mut behind = Vec::new();
     let mut sent = 0;
-    for t in targets {
+    for (t, rendering) in targets.into_iter().zip(rendering) {
         let payload = match &allowed[t.person] {
-            Ok(true) => match &rendered[t.rendering] {
-                Some(payload) => payload.clone(),
-                None => continue,
-            },
+            Ok(true) => rendered[rendering].clone(),
             Ok(false) => continue,
             Err(error) => error.clone(),
         };
@@ -353,8 +345,7 @@ async fn dispatch(inner: &Inner, env: Arc<Envelope>, before: Position) {
             behind.push(t);
         }
     }
-    let renders = rendered.iter().filter(|r| r.is_some()).count();
-    inner.app.metrics.live_event(renders, sent);
+    inner.app.metrics.live_event(rendered.len(), sent);
     if !behind.is_empty() {
         let err = fell_behind(before);
         let payload = serialize(&Response::from_errors(vec![

@@ -1,14 +1,19 @@
-//! Whether a subscription document reads anything about the viewer as a person, which
-//! decides who may share its renderings (`policy::audience`).
+//! How much of the viewer a subscription document reads ([`Reads`]), which decides who may
+//! share its renderings (`policy::audience`).
 //!
 //! An allow-list, walked over the document: the fields below answer the same for every
-//! staff member of one role (they read rows every staff member sees, through loaders scoped
-//! by role). Anything else, a field added later included, counts as reading the person, so
-//! a new field can cost sharing but never show one viewer another's answer.
+//! receiver the policy admitted to the event. The event's ticket, comment and actor come
+//! from the event itself, and the users they name are authorized by the row naming them;
+//! staff of one role read through loaders scoped by role. The one exception is a user's
+//! email, which staff see and a customer sees only their own ([`STAFF_ALIKE`]). Anything
+//! else, a field added later included, counts as reading the person, so a new field can
+//! cost sharing but never show one viewer another's answer.
 
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
 };
+
+use crate::domain::policy::Reads;
 
 /// A field, and the type it leads to if it is an object.
 type Field = (&'static str, Option<&'static str>);
@@ -64,7 +69,7 @@ const SHARED: &[(&str, &[Field])] = &[
             ("author", Some("User")),
         ],
     ),
-    // `email`: staff read every user's (`policy::sees_email_of`).
+    // `email`: alike for staff only (`STAFF_ALIKE`).
     (
         "User",
         &[
@@ -85,11 +90,22 @@ const SHARED: &[(&str, &[Field])] = &[
     ),
 ];
 
-/// Whether the operation `operation_name` of `doc` reads anything not on the allow-list.
-pub fn reads_person(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
-    match operation(doc, operation_name) {
-        Some(op) => !shared(doc, "Subscription", &op.selection_set.node, 0),
-        None => true,
+/// Fields of [`SHARED`] that answer alike for staff of one role but not for customers:
+/// `policy::sees_email_of` shows a customer their own address only.
+const STAFF_ALIKE: &[(&str, &str)] = &[("User", "email")];
+
+/// How much of the viewer the operation `operation_name` of `doc` reads.
+pub fn reads(doc: &ExecutableDocument, operation_name: Option<&str>) -> Reads {
+    let Some(op) = operation(doc, operation_name) else {
+        return Reads::Person;
+    };
+    let set = &op.selection_set.node;
+    if shared(doc, "Subscription", set, 0, false) {
+        Reads::Rows
+    } else if shared(doc, "Subscription", set, 0, true) {
+        Reads::StaffAlike
+    } else {
+        Reads::Person
     }
 }
 
@@ -113,7 +129,15 @@ fn operation<'d>(
 /// Deeper than any allowed path goes; stops fragment cycles, which validation refuses anyway.
 const MAX_DEPTH: usize = 16;
 
-fn shared(doc: &ExecutableDocument, ty: &str, set: &SelectionSet, depth: usize) -> bool {
+/// Whether every field of `set` (on type `ty`) is on the allow-list; `staff_alike`: also
+/// those that answer alike for staff only.
+fn shared(
+    doc: &ExecutableDocument,
+    ty: &str,
+    set: &SelectionSet,
+    depth: usize,
+    staff_alike: bool,
+) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
@@ -126,24 +150,43 @@ fn shared(doc: &ExecutableDocument, ty: &str, set: &SelectionSet, depth: usize) 
             if name == "__typename" {
                 return true;
             }
+            if !staff_alike && STAFF_ALIKE.contains(&(ty, name)) {
+                return false;
+            }
             match fields.iter().find(|(f, _)| *f == name) {
                 Some((_, None)) => true,
-                Some((_, Some(child))) => {
-                    shared(doc, child, &field.node.selection_set.node, depth + 1)
-                }
+                Some((_, Some(child))) => shared(
+                    doc,
+                    child,
+                    &field.node.selection_set.node,
+                    depth + 1,
+                    staff_alike,
+                ),
                 None => false,
             }
         }
         Selection::InlineFragment(fragment) => {
             let on = fragment.node.type_condition.as_ref();
             on.is_none_or(|c| c.node.on.node.as_str() == ty)
-                && shared(doc, ty, &fragment.node.selection_set.node, depth + 1)
+                && shared(
+                    doc,
+                    ty,
+                    &fragment.node.selection_set.node,
+                    depth + 1,
+                    staff_alike,
+                )
         }
         Selection::FragmentSpread(spread) => {
             match doc.fragments.get(&spread.node.fragment_name.node) {
                 Some(def) => {
                     def.node.type_condition.node.on.node.as_str() == ty
-                        && shared(doc, ty, &def.node.selection_set.node, depth + 1)
+                        && shared(
+                            doc,
+                            ty,
+                            &def.node.selection_set.node,
+                            depth + 1,
+                            staff_alike,
+                        )
                 }
                 None => false,
             }
@@ -155,22 +198,47 @@ fn shared(doc: &ExecutableDocument, ty: &str, set: &SelectionSet, depth: usize) 
 mod tests {
     use super::*;
 
-    fn reads(query: &str) -> bool {
+    fn of(query: &str) -> Reads {
         let doc = async_graphql::parser::parse_query(query).expect("parses");
-        reads_person(&doc, None)
+        super::reads(&doc, None)
+    }
+
+    fn reads(query: &str) -> bool {
+        of(query) == Reads::Person
     }
 
     #[test]
     fn plain_fields_are_shared() {
-        assert!(!reads(
-            "subscription { ticketStatusChanged { toStatus ticket { number requester { name email } } } }"
-        ));
-        assert!(!reads(
-            "subscription { ticketUpdates { ...E } } fragment E on TicketEvent { kind comment { body } }"
-        ));
-        assert!(!reads(
-            "subscription { releaseNotePublished { title ... on ReleaseNote { body } } }"
-        ));
+        assert_eq!(
+            of(
+                "subscription { ticketStatusChanged { toStatus ticket { number requester { name } } } }"
+            ),
+            Reads::Rows
+        );
+        assert_eq!(
+            of(
+                "subscription { ticketUpdates { ...E } } fragment E on TicketEvent { kind comment { body } }"
+            ),
+            Reads::Rows
+        );
+        assert_eq!(
+            of("subscription { releaseNotePublished { title ... on ReleaseNote { body } } }"),
+            Reads::Rows
+        );
+    }
+
+    #[test]
+    fn an_email_is_alike_for_staff_only() {
+        assert_eq!(
+            of("subscription { ticketStatusChanged { ticket { requester { name email } } } }"),
+            Reads::StaffAlike
+        );
+        assert_eq!(
+            of(
+                "subscription { ticketUpdates { ...A } } fragment A on TicketEvent { actor { email } }"
+            ),
+            Reads::StaffAlike
+        );
     }
 
     #[test]
