@@ -4,6 +4,7 @@ use tracing_subscriber::EnvFilter;
 
 // glibc's malloc took ~20 % of the CPU under load (arena locks, consolidation); mimalloc's
 // thread-local free lists cut that (BENCHMARKS.md, Q1–Q3).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
