@@ -165,6 +165,43 @@ async fn statements_during<F: std::future::Future<Output = ()>>(app: &TestApp, c
     app.statements.load(Ordering::SeqCst) - before
 }
 
+/// Alice's ticket and who is around it: an admin, an agent, and Carol of globex, who holds
+/// a grant of her own and may still not see acme's tickets.
+struct Scene {
+    admin: User,
+    agent: User,
+    alice: User,
+    carol: User,
+    ticket: String,
+}
+
+impl Scene {
+    async fn new(app: &TestApp, subject: &str) -> Scene {
+        let admin = app.admin().await;
+        let agent = app.agent().await;
+        let alice = app.customer("acme").await;
+        let ticket = app.create_ticket(&alice, subject).await;
+        let carol = app.customer("globex").await;
+        app.grant_scope(&admin, &carol).await;
+        Scene {
+            admin,
+            agent,
+            alice,
+            carol,
+            ticket,
+        }
+    }
+
+    fn colleagues<'a>(&'a self, app: &'a TestApp) -> Colleagues<'a> {
+        Colleagues {
+            app,
+            admin: &self.admin,
+            requester: &self.alice,
+            ticket: &self.ticket,
+        }
+    }
+}
+
 /// Colleagues of a ticket's requester, of every kind the policy tells apart.
 struct Colleagues<'a> {
     app: &'a TestApp,
@@ -200,25 +237,13 @@ impl Colleagues<'_> {
 #[tokio::test]
 async fn customers_of_the_ticket_organization_are_decided_together_at_a_fixed_cost() {
     let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let agent = app.agent().await;
-    let alice = app.customer("acme").await;
-    let t = app.create_ticket(&alice, "decided together").await;
+    let scene = Scene::new(&app, "decided together").await;
+    let (admin, agent, t) = (&scene.admin, &scene.agent, &scene.ticket);
     // Who may see it: Alice (hers), colleagues with a grant, colleagues copied on it.
     // Who may not: colleagues with neither, and Carol of globex even with a grant of hers.
-    let carol = app.customer("globex").await;
-    app.grant_scope(&admin, &carol).await;
-    let mut may = vec![app.ws(Some(&alice)).await];
-    let mut may_not = vec![app.ws(Some(&carol)).await];
-    for ws in may.iter_mut().chain(may_not.iter_mut()) {
-        ws.subscribe("s", STATUS, json!({})).await;
-    }
-    let colleagues = Colleagues {
-        app: &app,
-        admin: &admin,
-        requester: &alice,
-        ticket: &t,
-    };
+    let colleagues = scene.colleagues(&app);
+    let mut may = vec![colleagues.watching(&scene.alice).await];
+    let mut may_not = vec![colleagues.watching(&scene.carol).await];
     let scoped = colleagues.add(&mut may, &mut may_not).await;
     app.wait_subscribers(5).await;
 
@@ -229,8 +254,8 @@ async fn customers_of_the_ticket_organization_are_decided_together_at_a_fixed_co
             assert_eq!(d["ticketStatusChanged"]["toStatus"], to);
         }
     }
-    let few = statements_during(&app, change(&app, &agent, &t, "PENDING", &mut may)).await;
-    change(&app, &agent, &t, "OPEN", &mut may).await;
+    let few = statements_during(&app, change(&app, agent, t, "PENDING", &mut may)).await;
+    change(&app, agent, t, "OPEN", &mut may).await;
 
     // Ten times as many colleagues, of every kind: the policy reads them in the same
     // statements.
@@ -238,15 +263,15 @@ async fn customers_of_the_ticket_organization_are_decided_together_at_a_fixed_co
         colleagues.add(&mut may, &mut may_not).await;
     }
     app.wait_subscribers(35).await;
-    let many = statements_during(&app, change(&app, &agent, &t, "PENDING", &mut may)).await;
+    let many = statements_during(&app, change(&app, agent, t, "PENDING", &mut may)).await;
     assert_eq!(many, few, "{:#?}", app.log.lock().unwrap());
     for ws in may_not.iter_mut() {
         ws.stays_quiet(Duration::from_millis(200)).await;
     }
 
     // A revoked grant stops the next event; the rest still get it.
-    app.revoke_scope(&admin, &scoped).await;
-    app.set_status(&agent, &t, "OPEN").await;
+    app.revoke_scope(admin, &scoped).await;
+    app.set_status(agent, t, "OPEN").await;
     for (_, ws) in may.iter_mut().enumerate().filter(|(i, _)| *i != 1) {
         let (_, d) = ws.next_data().await;
         assert_eq!(d["ticketStatusChanged"]["toStatus"], "OPEN");
@@ -257,35 +282,21 @@ async fn customers_of_the_ticket_organization_are_decided_together_at_a_fixed_co
 #[tokio::test]
 async fn admitted_customers_share_one_rendering_made_as_one_of_them() {
     let app = TestApp::spawn().await;
-    let admin = app.admin().await;
-    let agent = app.agent().await;
-    let alice = app.customer("acme").await;
-    let t = app.create_ticket(&alice, "shared by customers").await;
+    let scene = Scene::new(&app, "shared by customers").await;
+    let (agent, t, alice) = (&scene.agent, &scene.ticket, &scene.alice);
+    let colleagues = scene.colleagues(&app);
     // Refused ones subscribe first, so a rendering made as whoever came first would be
-    // theirs: Carol of globex (with a grant of her own) and acme colleagues with neither a
-    // grant nor a place on the ticket.
-    let carol = app.customer("globex").await;
-    app.grant_scope(&admin, &carol).await;
-    let mut refused = vec![app.ws(Some(&carol)).await];
+    // theirs: Carol and acme colleagues with neither a grant nor a place on the ticket.
+    let mut refused = vec![colleagues.watching(&scene.carol).await];
     for _ in 0..3 {
-        refused.push(app.ws(Some(&app.customer("acme").await)).await);
+        refused.push(colleagues.watching(&app.customer("acme").await).await);
     }
-    for ws in refused.iter_mut() {
-        ws.subscribe("s", STATUS, json!({})).await;
-    }
-    let (mut admitted, mut also_refused) = (vec![app.ws(Some(&alice)).await], Vec::new());
-    admitted[0].subscribe("s", STATUS, json!({})).await;
-    let colleagues = Colleagues {
-        app: &app,
-        admin: &admin,
-        requester: &alice,
-        ticket: &t,
-    };
+    let (mut admitted, mut also_refused) = (vec![colleagues.watching(alice).await], Vec::new());
     let bob = colleagues.add(&mut admitted, &mut also_refused).await;
     app.wait_subscribers(8).await;
     let (rendered_before, sent_before) = live_counts(&app).await;
 
-    app.set_status(&agent, &t, "PENDING").await;
+    app.set_status(agent, t, "PENDING").await;
     for ws in admitted.iter_mut() {
         let (_, d) = ws.next_data().await;
         assert_eq!(d["ticketStatusChanged"]["toStatus"], "PENDING");
@@ -307,12 +318,12 @@ async fn admitted_customers_share_one_rendering_made_as_one_of_them() {
 
     // An email is each customer's own: a document reading one is rendered per person.
     let q = "subscription { ticketStatusChanged { ticket { requester { email } } } }";
-    let mut a = app.ws(Some(&alice)).await;
+    let mut a = app.ws(Some(alice)).await;
     let mut b = app.ws(Some(&bob)).await;
     a.subscribe("e", q, json!({})).await;
     b.subscribe("e", q, json!({})).await;
     app.wait_subscribers(10).await;
-    app.set_status(&agent, &t, "OPEN").await;
+    app.set_status(agent, t, "OPEN").await;
     let email = |d: Value| d["ticketStatusChanged"]["ticket"]["requester"]["email"].clone();
     let (_, d) = a.next_data().await;
     assert_eq!(email(d), format!("{}@example.com", alice.sub));

@@ -6,9 +6,9 @@
 //! at once (`policy::receivers`: a few statements, not two per customer; never reused for
 //! another event, so a revoked grant bites at the next one);
 //! renders the event once per distinct (document, [`Audience`]) through the schema's own
-//! resolvers, as one of the receivers the policy admitted; and queues the shared bytes on each admitted socket's [`Outbox`]. A
-//! subscription keeps no stream, parsed document or loaders of its own: a few pointers in
-//! the registry.
+//! resolvers, as one of the receivers the policy admitted; and queues the shared bytes on
+//! each admitted socket's [`Outbox`]. A subscription keeps no stream, parsed document or
+//! loaders of its own: a few pointers in the registry.
 //!
 //! Replays (`ticketUpdates(after:)`) still run as their own stream: they read the log through
 //! the subscriber's own scope, which the shared stream cannot.
@@ -312,17 +312,19 @@ async fn dispatch(inner: &Inner, env: Arc<Envelope>, before: Position) {
     // `Document` per distinct text.
     let mut renderings: Vec<(Arc<Document>, &Viewer)> = Vec::new();
     let mut rendering_of: HashMap<(usize, Audience), usize> = HashMap::new();
-    let mut rendering = vec![usize::MAX; targets.len()];
-    for (i, t) in targets.iter().enumerate() {
-        if matches!(allowed[t.person], Ok(true)) {
-            rendering[i] = *rendering_of
-                .entry((Arc::as_ptr(&t.doc) as usize, t.audience))
-                .or_insert_with(|| {
-                    renderings.push((t.doc.clone(), &people[t.person].0));
-                    renderings.len() - 1
-                });
-        }
-    }
+    let rendering: Vec<Option<usize>> = targets
+        .iter()
+        .map(|t| {
+            matches!(allowed[t.person], Ok(true)).then(|| {
+                *rendering_of
+                    .entry((Arc::as_ptr(&t.doc) as usize, t.audience))
+                    .or_insert_with(|| {
+                        renderings.push((t.doc.clone(), &people[t.person].0));
+                        renderings.len() - 1
+                    })
+            })
+        })
+        .collect();
     let rendered: Vec<Arc<str>> = join_all(renderings.iter().map(|(doc, viewer)| {
         let (reads, env) = (&reads, &env);
         render(&inner.schema, reads, doc, viewer, env.clone())
@@ -331,10 +333,10 @@ async fn dispatch(inner: &Inner, env: Arc<Envelope>, before: Position) {
     let mut behind = Vec::new();
     let mut sent = 0;
     for (t, rendering) in targets.into_iter().zip(rendering) {
-        let payload = match &allowed[t.person] {
-            Ok(true) => rendered[rendering].clone(),
-            Ok(false) => continue,
-            Err(error) => error.clone(),
+        let payload = match (&allowed[t.person], rendering) {
+            (Ok(true), Some(r)) => rendered[r].clone(),
+            (Ok(_), _) => continue,
+            (Err(error), _) => error.clone(),
         };
         if t.outbox.push(Frame::Next {
             sub: t.sub,
