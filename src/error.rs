@@ -87,6 +87,11 @@ pub enum AppError {
     /// The change collides with existing data (unique keys, concurrent edits).
     #[error("{0}")]
     Conflict(String),
+    /// Concurrent writers kept this write from committing (PostgreSQL broke a deadlock or a
+    /// serialization conflict, or the optimistic lock kept losing): nothing was written,
+    /// and the same write may simply be tried again.
+    #[error("this is being changed by others right now; try again")]
+    Contended,
     /// No valid identity where one is needed.
     #[error("{0}")]
     Unauthenticated(String),
@@ -106,7 +111,7 @@ impl AppError {
             AppError::Forbidden(_) => ErrorCode::Forbidden,
             AppError::BadInput(_) => ErrorCode::BadUserInput,
             AppError::InvalidTransition { .. } => ErrorCode::InvalidTransition,
-            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::Conflict(_) | AppError::Contended => ErrorCode::Conflict,
             AppError::Unauthenticated(_) => ErrorCode::Unauthenticated,
             AppError::RateLimited => ErrorCode::RateLimited,
             AppError::Internal(_) => ErrorCode::InternalServerError,
@@ -148,9 +153,7 @@ pub fn sql_err(err: DbErr) -> AppError {
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
             AppError::BadInput("a referenced item does not exist".into())
         }
-        _ if lost_a_race(&err) => {
-            AppError::Conflict("this is being changed by others right now; try again".into())
-        }
+        _ if lost_a_race(&err) => AppError::Contended,
         _ => match err {
             DbErr::RecordNotFound(_) => AppError::NotFound,
             other => AppError::Internal(other.into()),
@@ -217,6 +220,7 @@ mod tests {
                 "INVALID_TRANSITION",
             ),
             (AppError::Conflict("x".into()), "CONFLICT"),
+            (AppError::Contended, "CONFLICT"),
             (AppError::Unauthenticated("x".into()), "UNAUTHENTICATED"),
             (AppError::RateLimited, "RATE_LIMITED"),
             (

@@ -42,7 +42,7 @@ pub async fn add(
     let body = required_text("body", &input.body, MAX_BODY)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let t = tickets::load_visible(&txn, v, input.ticket_id).await?;
+        let t = tickets::load_for_update(&txn, v, input.ticket_id).await?;
         policy::can_comment(actor, input.public)?;
         let by_customer = actor.role == Role::Customer;
         let new_status = transitions::comment_on_ticket(t.status, by_customer)?;

@@ -35,6 +35,16 @@ pub async fn load_visible(
     rows::one_visible::<release::Entity>(db, id, policy::release_scope(db, v).await?).await
 }
 
+/// [`load_visible`], locked for the caller's write transaction (`rows::one_visible_for_update`).
+pub async fn load_for_update(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    id: i64,
+) -> AppResult<release::Model> {
+    rows::one_visible_for_update::<release::Entity>(db, id, policy::release_scope(db, v).await?)
+        .await
+}
+
 /// Many releases by id (DataLoader), through the viewer's scope.
 pub async fn load_many(
     db: &impl ConnectionTrait,
@@ -173,7 +183,7 @@ pub async fn mark_imminent(
     let actor = policy::signed_in(v)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let r = load_visible(&txn, v, release_id).await?;
+        let r = load_for_update(&txn, v, release_id).await?;
         policy::can_triage(actor)?;
         let to = transitions::release_imminent(r.status)?;
         let am = release::ActiveModel {
@@ -229,7 +239,7 @@ pub async fn ship(
     let actor = policy::signed_in(v)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let r = load_visible(&txn, v, release_id).await?;
+        let r = load_for_update(&txn, v, release_id).await?;
         policy::can_triage(actor)?;
         let to = transitions::ship(r.status)?;
         let am = release::ActiveModel {

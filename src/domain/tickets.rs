@@ -239,6 +239,15 @@ pub async fn load_visible(
     rows::one_visible::<ticket::Entity>(db, id, policy::ticket_scope(db, v).await?).await
 }
 
+/// [`load_visible`], locked for the caller's write transaction (`rows::one_visible_for_update`).
+pub async fn load_for_update(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    id: i64,
+) -> AppResult<ticket::Model> {
+    rows::one_visible_for_update::<ticket::Entity>(db, id, policy::ticket_scope(db, v).await?).await
+}
+
 /// One ticket by its human number through the viewer's scope.
 pub async fn load_visible_by_number(
     db: &impl ConnectionTrait,
@@ -406,7 +415,7 @@ pub async fn update(
     }
     retrying(|| async {
         let txn = db.begin().await?;
-        let current = load_visible(&txn, v, id).await?;
+        let current = load_for_update(&txn, v, id).await?;
         authorize_update(actor, &current, &changes)?;
         let Some((saved, events)) = apply_update(&txn, actor, &current, &changes).await? else {
             return Ok(None); // lost a race with another writer: reload and decide again

@@ -24,20 +24,22 @@ pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> 
     Ok(value.to_owned())
 }
 
-/// Runs `attempt` until it does not lose an optimistic-lock race, a bounded number of times.
-/// An attempt returns `None` when a row it read changed before it wrote (its transaction is
-/// dropped, so rolled back); the next attempt reads again and decides again.
+/// Runs `attempt` until it does not lose a race with another writer, a bounded number of
+/// times. An attempt loses when it returns `None` (a row it read changed before it wrote;
+/// its transaction is dropped, so rolled back) or fails with [`AppError::Contended`] (the
+/// database rolled it back to break a deadlock); the next attempt reads again and decides
+/// again.
 pub async fn retrying<T, F, Fut>(mut attempt: F) -> AppResult<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = AppResult<Option<T>>>,
 {
     for _ in 0..RETRIES {
-        if let Some(done) = attempt().await? {
-            return Ok(done);
+        match attempt().await {
+            Ok(Some(done)) => return Ok(done),
+            Ok(None) | Err(AppError::Contended) => continue,
+            Err(other) => return Err(other),
         }
     }
-    Err(AppError::Conflict(
-        "this is being changed by others right now; try again".into(),
-    ))
+    Err(AppError::Contended)
 }

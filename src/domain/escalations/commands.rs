@@ -16,7 +16,7 @@ use sea_orm::{
 use crate::{
     auth::{Actor, Viewer},
     domain::{
-        escalations::reads::load_visible,
+        escalations::reads::load_for_update,
         linked_tickets::{
             self, Effect, affect_linked, affect_ticket, close_links, effect_of_state,
             record_on_linked, save_escalation,
@@ -88,7 +88,7 @@ pub async fn escalate(
     let details = required_text("details", &input.details, MAX_BODY)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let t = tickets::load_visible(&txn, v, input.ticket_id).await?;
+        let t = tickets::load_for_update(&txn, v, input.ticket_id).await?;
         policy::can_escalate(actor)?;
         transitions::edit_ticket(t.status)?;
         require_no_open_escalation(&txn, t.id).await?;
@@ -141,8 +141,8 @@ pub async fn link_ticket(
     let actor = policy::signed_in(v)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let e = load_visible(&txn, v, escalation_id).await?;
-        let t = tickets::load_visible(&txn, v, ticket_id).await?;
+        let e = load_for_update(&txn, v, escalation_id).await?;
+        let t = tickets::load_for_update(&txn, v, ticket_id).await?;
         policy::can_escalate(actor)?;
         transitions::require_open(e.status, "link a ticket to")?;
         transitions::edit_ticket(t.status)?;
@@ -212,7 +212,7 @@ pub async fn triage(
     let actor = policy::signed_in(v)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let e = load_visible(&txn, v, input.escalation_id).await?;
+        let e = load_for_update(&txn, v, input.escalation_id).await?;
         policy::can_triage(actor)?;
         let to = transitions::triage(e.status, input.track)?;
         if let Some(a) = input.assignee_id {
@@ -280,7 +280,7 @@ pub async fn assign(
     let actor = policy::signed_in(v)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let e = load_visible(&txn, v, escalation_id).await?;
+        let e = load_for_update(&txn, v, escalation_id).await?;
         policy::can_triage(actor)?;
         transitions::require_open(e.status, "assign")?;
         check_assignee(&txn, assignee_id).await?;
@@ -323,7 +323,7 @@ pub async fn post_update(
     let body = required_text("body", body, MAX_BODY)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let e = load_visible(&txn, v, escalation_id).await?;
+        let e = load_for_update(&txn, v, escalation_id).await?;
         policy::can_post_escalation_update(actor)?;
         transitions::require_open(e.status, "post an update on")?;
         let Some(e) = save_escalation(&txn, &e, escalation::ActiveModel::default()).await? else {
@@ -376,7 +376,7 @@ pub async fn decline(
     let reason = required_text("reason", reason, MAX_BODY)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let e = load_visible(&txn, v, escalation_id).await?;
+        let e = load_for_update(&txn, v, escalation_id).await?;
         policy::can_triage(actor)?;
         let to = transitions::decline(e.status)?;
         let am = escalation::ActiveModel {
@@ -418,8 +418,10 @@ pub async fn schedule(
     let actor = policy::signed_in(v)?;
     retrying(|| async {
         let txn = db.begin().await?;
-        let e = load_visible(&txn, v, escalation_id).await?;
-        let r = releases::load_visible(&txn, v, release_id).await?;
+        // The release first, as shipping it locks it before its escalations: one order, so
+        // scheduling and shipping queue rather than deadlock.
+        let r = releases::load_for_update(&txn, v, release_id).await?;
+        let e = load_for_update(&txn, v, escalation_id).await?;
         policy::can_triage(actor)?;
         let to = transitions::schedule(e.status, e.track, r.kind, r.status)?;
         // Bump the release too, so scheduling and shipping it cannot interleave.

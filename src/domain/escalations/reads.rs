@@ -70,6 +70,20 @@ pub async fn load_visible(
     rows::one_visible::<escalation::Entity>(db, id, policy::escalation_scope(db, v).await?).await
 }
 
+/// [`load_visible`], locked for the caller's write transaction (`rows::one_visible_for_update`).
+pub async fn load_for_update(
+    db: &impl ConnectionTrait,
+    v: &Viewer,
+    id: i64,
+) -> AppResult<escalation::Model> {
+    rows::one_visible_for_update::<escalation::Entity>(
+        db,
+        id,
+        policy::escalation_scope(db, v).await?,
+    )
+    .await
+}
+
 /// Many escalations by id (DataLoader), through the viewer's scope.
 pub async fn load_many(
     db: &impl ConnectionTrait,
