@@ -339,10 +339,16 @@ pub async fn may_receive(
     }
 }
 
-/// [`may_receive`] for many viewers of one event, read now in at most two statements per
-/// few thousand customers who need a read (the grants among them, the ticket's
-/// participants among them) instead of two each: the shared live stream asks this for
-/// everyone it is about to send an event to. The answers are in `viewers`' order.
+/// [`may_receive`] for many viewers of one event, read now in two statements however many
+/// are asking: the live grants on the event's organization and the ticket's participants,
+/// matched against the customers who need a read in memory. The shared live stream asks
+/// this for everyone it is about to send an event to. The answers are in `viewers`' order.
+///
+/// Why not `user_id IN (the askers)`, as before: at 10,000 customers that was three
+/// statements of 4,096 bound parameters each, a new text (and plan) for every chunk size,
+/// about 7 ms apiece to plan and run on PostgreSQL here, against under 2 ms for reading the
+/// whole organization's 10,000 grants by its index. What is read here is bounded by the
+/// organization's grants and the ticket's participants, and the text never changes.
 pub async fn receivers(
     db: &impl ConnectionTrait,
     viewers: &[&Viewer],
@@ -368,30 +374,22 @@ pub async fn receivers(
     let Some((org, ticket)) = about else {
         return Ok(answers);
     };
-    let mut admitted = std::collections::HashSet::new();
-    // Well inside every backend's limit on bound parameters.
-    for chunk in ask.chunks(4096) {
-        let ids: Vec<i64> = chunk.iter().map(|&(_, id)| id).collect();
-        let scoped: Vec<i64> = org_scope_grant::Entity::find()
-            .select_only()
-            .column(org_scope_grant::Column::UserId)
-            .filter(org_scope_grant::Column::UserId.is_in(ids.clone()))
-            .filter(org_scope_grant::Column::OrgId.eq(org))
-            .filter(live_grant())
-            .into_tuple()
-            .all(db)
-            .await?;
-        admitted.extend(scoped);
-        let copied: Vec<i64> = ticket_participant::Entity::find()
-            .select_only()
-            .column(ticket_participant::Column::UserId)
-            .filter(ticket_participant::Column::TicketId.eq(ticket))
-            .filter(ticket_participant::Column::UserId.is_in(ids))
-            .into_tuple()
-            .all(db)
-            .await?;
-        admitted.extend(copied);
-    }
+    let scoped: Vec<i64> = org_scope_grant::Entity::find()
+        .select_only()
+        .column(org_scope_grant::Column::UserId)
+        .filter(org_scope_grant::Column::OrgId.eq(org))
+        .filter(live_grant())
+        .into_tuple()
+        .all(db)
+        .await?;
+    let copied: Vec<i64> = ticket_participant::Entity::find()
+        .select_only()
+        .column(ticket_participant::Column::UserId)
+        .filter(ticket_participant::Column::TicketId.eq(ticket))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let admitted: std::collections::HashSet<i64> = scoped.into_iter().chain(copied).collect();
     for (i, id) in ask {
         answers[i] = admitted.contains(&id);
     }
