@@ -31,7 +31,8 @@ case "$DB" in
     export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$name" ;;
   *) echo "unknown database $DB" >&2; exit 2 ;;
 esac
-RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$PORT" --data-dir "$work" &
+# RUST_LOG=tier3::graphql::live=debug shows where each event's dispatch spent its time.
+RUST_LOG=${RUST_LOG:-warn} "$bin" serve --bind "127.0.0.1:$PORT" --data-dir "$work" &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true
