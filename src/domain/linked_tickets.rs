@@ -11,8 +11,9 @@ use entity::{
     escalation_ticket, release, ticket,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
-    sea_query::Query,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{LockType, Query},
 };
 
 use crate::{
@@ -185,6 +186,8 @@ pub async fn solve_hotfix_tickets(
         .filter(escalation::Column::ReleaseId.eq(release_id))
         .filter(escalation::Column::Track.eq(EscalationTrack::Hotfix))
         .filter(escalation::Column::Status.eq(EscalationStatus::Scheduled))
+        .order_by(escalation::Column::Id, Order::Asc)
+        .lock(LockType::NoKeyUpdate)
         .all(db)
         .await?;
     let mut ids = Vec::new();
@@ -263,9 +266,12 @@ async fn linked(db: &impl ConnectionTrait, escalation_id: i64) -> AppResult<Vec<
         .from(escalation_ticket::Entity)
         .and_where(escalation_ticket::Column::EscalationId.eq(escalation_id))
         .to_owned();
+    // Locked for the write that follows (see `rows::one_visible_for_update`), in id order so
+    // two writers of overlapping sets of tickets queue instead of deadlocking.
     Ok(ticket::Entity::find()
         .filter(ticket::Column::Id.in_subquery(linked))
         .order_by(ticket::Column::Id, Order::Asc)
+        .lock(LockType::NoKeyUpdate)
         .all(db)
         .await?)
 }

@@ -7,8 +7,10 @@ use entity::{
     release, ticket,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order,
-    QueryFilter, QueryOrder, TransactionTrait, sea_query::Query,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+    sea_query::{LockType, Query},
 };
 
 use crate::{
@@ -250,6 +252,15 @@ pub async fn ship(
         let Some(saved) = save(&txn, &r, am).await? else {
             return Ok(None);
         };
+        // Its escalations locked before any of their tickets, in id order: release, then
+        // escalations, then tickets, the order every escalation command takes too.
+        let shipped = escalation::Entity::find()
+            .filter(escalation::Column::ReleaseId.eq(saved.id))
+            .filter(escalation::Column::Status.eq(EscalationStatus::Scheduled))
+            .order_by(escalation::Column::Id, Order::Asc)
+            .lock(LockType::NoKeyUpdate)
+            .all(&txn)
+            .await?;
         let mut ids = vec![release_event(&txn, EventKind::ReleaseShipped, actor, &r, to).await?];
         if saved.kind == ReleaseKind::Hotfix && r.imminent_at.is_none() {
             let Some(more) = linked_tickets::solve_hotfix_tickets(&txn, actor, saved.id).await?
@@ -258,12 +269,6 @@ pub async fn ship(
             };
             ids.extend(more);
         }
-        let shipped = escalation::Entity::find()
-            .filter(escalation::Column::ReleaseId.eq(saved.id))
-            .filter(escalation::Column::Status.eq(EscalationStatus::Scheduled))
-            .order_by(escalation::Column::Id, Order::Asc)
-            .all(&txn)
-            .await?;
         for e in shipped {
             let am = escalation::ActiveModel {
                 status: Set(EscalationStatus::Released),
