@@ -245,14 +245,20 @@ impl Connection<'_> {
                     timer = None;
                     Ok(())
                 }
+                // Each handler boxed: its state (the largest, `connection_init` and
+                // `subscribe`, several KB) then lives only while it runs, and what an idle
+                // socket's task keeps is the loop above. One allocation per message or
+                // event is nothing beside serializing it.
                 Step::Client(Message::Text(text)) => {
-                    self.client(&mut socket, text.as_bytes()).await
+                    Box::pin(self.client(&mut socket, text.as_bytes())).await
                 }
-                Step::Client(Message::Binary(bytes)) => self.client(&mut socket, &bytes).await,
+                Step::Client(Message::Binary(bytes)) => {
+                    Box::pin(self.client(&mut socket, &bytes)).await
+                }
                 // Pings are answered and closes acknowledged by the WebSocket layer.
                 Step::Client(_) => Ok(()),
-                Step::Outbox => self.deliver(&mut socket).await,
-                Step::Op(item) => self.op_item(&mut socket, item).await,
+                Step::Outbox => Box::pin(self.deliver(&mut socket)).await,
+                Step::Op(item) => Box::pin(self.op_item(&mut socket, item)).await,
             };
             if let Err(stop) = flow {
                 if let Stop::Close(code, reason) = stop {
