@@ -13,6 +13,7 @@
 //! Replays (`ticketUpdates(after:)`) still run as their own stream: they read the log through
 //! the subscriber's own scope, which the shared stream cannot.
 
+mod batched;
 pub mod outbox;
 mod selection;
 
@@ -26,6 +27,7 @@ use async_graphql::{Pos, Request, Response, Variables, parser::types::Executable
 use futures_util::{StreamExt, future::join_all};
 use sea_orm::Condition;
 
+use self::batched::Batched;
 use crate::{
     app::App,
     auth::Viewer,
@@ -102,6 +104,16 @@ struct Inner {
     /// (the subscription was admitted when it started; an event is not a request).
     schema: AppSchema,
     registry: Mutex<Registry>,
+    /// Where "now" is in the log, read once for all subscriptions starting together.
+    now: Batched<Now>,
+}
+
+/// Where a subscription starting now begins: past `from`, and past `before_now`, the rows
+/// committed beyond it behind an older open transaction.
+#[derive(Clone)]
+struct Now {
+    from: Position,
+    before_now: Vec<i64>,
 }
 
 impl Live {
@@ -111,6 +123,7 @@ impl Live {
                 app,
                 schema,
                 registry: Mutex::default(),
+                now: Batched::default(),
             }),
         }
     }
@@ -121,9 +134,15 @@ impl Live {
         // what has been broadcast, but not past a row a transaction still open will commit
         // (it comes live); rows committed beyond the settled ones are from before now too.
         let app = &self.inner.app;
-        let watermark = app.bus.started_watermark().await;
-        let from = log::last_settled(&app.db).await?.max(watermark);
-        let before_now = log::committed_unsettled(&app.db, from).await?;
+        let reader = app.clone();
+        let Now { from, before_now } =
+            self.inner
+                .now
+                .get(move || read_now(reader))
+                .await
+                .map_err(|err| {
+                    AppError::internal(anyhow::anyhow!("reading the log's position: {err}"))
+                })?;
         let key = format!(
             "{}\u{0}{}\u{0}{}",
             s.operation_name.as_deref().unwrap_or_default(),
@@ -187,6 +206,19 @@ impl Inner {
         // A panic while holding it leaves plain data behind; keep serving.
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Where a subscription starting now begins (see [`Live::subscribe`]); the error as text,
+/// whole, since every caller that shared the read gets it.
+async fn read_now(app: App) -> Result<Now, Arc<str>> {
+    let read = async {
+        let watermark = app.bus.started_watermark().await;
+        let from = log::last_settled(&app.db).await?.max(watermark);
+        let before_now = log::committed_unsettled(&app.db, from).await?;
+        AppResult::Ok(Now { from, before_now })
+    };
+    read.await
+        .map_err(|err| Arc::from(format!("{:#}", anyhow::Error::new(err))))
 }
 
 /// Reads the log after `from` and dispatches every event, until the log cannot be read or
