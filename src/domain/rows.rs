@@ -20,11 +20,7 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
 {
-    E::find_by_id(id)
-        .filter(scope)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    one_through::<E>(db, id, scope, None).await
 }
 
 /// [`one_visible`] for a write that decides on what it reads: on PostgreSQL the row is
@@ -46,12 +42,24 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
 {
-    E::find_by_id(id)
-        .filter(scope)
-        .lock(LockType::NoKeyUpdate)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)
+    one_through::<E>(db, id, scope, Some(LockType::NoKeyUpdate)).await
+}
+
+async fn one_through<E>(
+    db: &impl ConnectionTrait,
+    id: i64,
+    scope: Condition,
+    lock: Option<LockType>,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    let mut select = E::find_by_id(id).filter(scope);
+    if let Some(lock) = lock {
+        select = select.lock(lock);
+    }
+    select.one(db).await?.ok_or(AppError::NotFound)
 }
 
 /// `col` is one of `ids`. On PostgreSQL one array parameter (`= ANY($1)`), so a batch of
