@@ -118,7 +118,9 @@ impl<E: EntityTrait> From<Page<E>> for Parts<E> {
     }
 }
 
-/// Declares `<Node>Connection` and `<Node>Edge` for a node type wrapping an entity model.
+/// Declares `<Node>Connection` and `<Node>Edge` for a node type wrapping an entity model;
+/// the nodes render through the lean renderer (`graphql::lean`), so the node type implements
+/// `PlainFields`.
 macro_rules! connection {
     ($conn:ident, $edge:ident, $node:ident, $entity:path, $what:literal) => {
         $crate::graphql::connection::connection!($conn, $edge, $node, $entity, $what, $node);
@@ -140,8 +142,8 @@ macro_rules! connection {
                 &self.cursor
             }
             /// The item.
-            async fn node(&self) -> &$node {
-                &self.node
+            async fn node(&self) -> $crate::graphql::lean::Lean<&$node> {
+                $crate::graphql::lean::Lean(&self.node)
             }
         }
 
@@ -174,8 +176,13 @@ macro_rules! connection {
                     .collect()
             }
             /// The items, without cursors.
-            async fn nodes(&self) -> Vec<$node> {
-                self.0.items.iter().cloned().map($ctor).collect()
+            async fn nodes(&self) -> Vec<$crate::graphql::lean::Lean<$node>> {
+                self.0
+                    .items
+                    .iter()
+                    .cloned()
+                    .map(|m| $crate::graphql::lean::Lean($ctor(m)))
+                    .collect()
             }
             /// Where this page stands.
             async fn page_info(&self) -> $crate::graphql::connection::PageInfo {

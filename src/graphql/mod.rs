@@ -7,6 +7,7 @@ pub mod connection;
 pub mod context;
 pub mod error;
 pub mod ids;
+pub mod lean;
 pub mod live;
 pub mod loaders;
 pub mod node;

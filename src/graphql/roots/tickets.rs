@@ -13,6 +13,7 @@ use crate::{
     graphql::{
         context::ContextExt,
         ids::{self, Kind},
+        lean::Lean,
         prefetch,
         types::{
             comment::Comment,
@@ -57,7 +58,7 @@ impl TicketsQuery {
         ctx: &Context<'_>,
         id: Option<ID>,
         number: Option<i64>,
-    ) -> Result<Option<Ticket>> {
+    ) -> Result<Option<Lean<Ticket>>> {
         let (db, v) = (&ctx.app()?.db, ctx.viewer()?);
         let t = match (id, number) {
             (Some(id), None) => {
@@ -69,7 +70,7 @@ impl TicketsQuery {
             }
         };
         prefetch::tickets(ctx, &[ctx.look_ahead()], std::slice::from_ref(&t)).await?;
-        Ok(Some(Ticket(t)))
+        Ok(Some(Lean(Ticket(t))))
     }
 }
 

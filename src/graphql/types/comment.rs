@@ -1,6 +1,6 @@
 //! `Comment`: a public reply or an internal note on a ticket.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result, Value};
 use chrono::{DateTime, Utc};
 use entity::comment;
 
@@ -8,6 +8,7 @@ use crate::graphql::{
     connection::connection,
     context::ContextExt,
     ids::{self, Kind},
+    lean::{Lean, PlainFields, text, value},
     types::{ticket::Ticket, user::User},
 };
 
@@ -23,6 +24,19 @@ connection!(
     "comments"
 );
 
+impl PlainFields for Comment {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let c = &self.0;
+        Some(match field {
+            "id" => value(ids::encode(Kind::Comment, c.id)),
+            "body" => text(&c.body),
+            "public" => value(c.public),
+            "createdAt" => value(c.created_at),
+            _ => return None,
+        })
+    }
+}
+
 #[Object]
 impl Comment {
     /// Global id.
@@ -36,17 +50,21 @@ impl Comment {
     async fn public(&self) -> bool {
         self.0.public
     }
-    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders()?.user(self.0.author_id).await?.map(User))
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<Lean<User>>> {
+        Ok(ctx
+            .loaders()?
+            .user(self.0.author_id)
+            .await?
+            .map(|u| Lean(User(u))))
     }
     /// The ticket it was posted on.
-    async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Ticket>> {
+    async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Lean<Ticket>>> {
         Ok(ctx
             .loaders()?
             .tickets()
             .load_one(self.0.ticket_id)
             .await?
-            .map(Ticket))
+            .map(|t| Lean(Ticket(t))))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

@@ -1,6 +1,6 @@
 //! `Escalation` and `EscalationUpdate`: a ticket's problem handed to Tier 3.
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result, Value};
 use chrono::{DateTime, Utc};
 use entity::{escalation, escalation_update};
 
@@ -10,6 +10,7 @@ use crate::{
         connection::{Parts, connection, page_args},
         context::ContextExt,
         ids::{self, Kind},
+        lean::{Lean, PlainFields, text, value},
         loaders::Children,
         types::{
             enums::{EscalationPriority, EscalationStatus, EscalationTrack},
@@ -85,6 +86,25 @@ connection!(
     entity::escalation_update::Entity,
     "escalation updates"
 );
+
+impl PlainFields for Escalation {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let e = &self.0;
+        Some(match field {
+            "id" => value(ids::encode(Kind::Escalation, e.id)),
+            "title" => text(&e.title),
+            "status" => value(EscalationStatus::from(e.status)),
+            "track" => value(e.track.map(EscalationTrack::from)),
+            "priority" => value(EscalationPriority::from(e.priority)),
+            "priorityLabel" => text(escalations::priority_label(e.priority)),
+            "triagedAt" => value(e.triaged_at),
+            "createdAt" => value(e.created_at),
+            "updatedAt" => value(e.updated_at),
+            // `details`, `assignee`, `declineReason` and the lists depend on who asks.
+            _ => return None,
+        })
+    }
+}
 
 #[Object]
 impl Escalation {
@@ -209,7 +229,7 @@ pub struct TicketLinkConnection {
 /// One linked ticket with its cursor.
 pub struct TicketLinkEdge {
     cursor: String,
-    node: Ticket,
+    node: Lean<Ticket>,
 }
 
 #[Object]
@@ -219,7 +239,7 @@ impl TicketLinkEdge {
         &self.cursor
     }
     /// The ticket.
-    async fn node(&self) -> &Ticket {
+    async fn node(&self) -> &Lean<Ticket> {
         &self.node
     }
 }
@@ -231,12 +251,15 @@ impl TicketLinkConnection {
             .iter()
             .map(|(link, t)| TicketLinkEdge {
                 cursor: ids::cursor(*link),
-                node: Ticket(t.clone()),
+                node: Lean(Ticket(t.clone())),
             })
             .collect()
     }
-    async fn nodes(&self) -> Vec<Ticket> {
-        self.items.iter().map(|(_, t)| Ticket(t.clone())).collect()
+    async fn nodes(&self) -> Vec<Lean<Ticket>> {
+        self.items
+            .iter()
+            .map(|(_, t)| Lean(Ticket(t.clone())))
+            .collect()
     }
     async fn page_info(&self) -> crate::graphql::connection::PageInfo {
         crate::graphql::connection::PageInfo {
@@ -254,6 +277,19 @@ impl TicketLinkConnection {
             .load_one((Children::EscalationTickets, self.escalation_id))
             .await?
             .unwrap_or(0))
+    }
+}
+
+impl PlainFields for EscalationUpdate {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let u = &self.0;
+        Some(match field {
+            "id" => value(ids::encode(Kind::EscalationUpdate, u.id)),
+            "body" => text(&u.body),
+            "public" => value(u.public),
+            "createdAt" => value(u.created_at),
+            _ => return None,
+        })
     }
 }
 

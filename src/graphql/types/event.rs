@@ -12,6 +12,7 @@ use crate::{
         connection::connection,
         context::ContextExt,
         ids,
+        lean::PlainFields,
         types::{
             comment::Comment, enums::TicketStatus, escalation::Escalation, ticket::Ticket,
             user::User,
@@ -129,6 +130,8 @@ fn status(s: &Option<String>) -> Option<TicketStatus> {
         .into(),
     )
 }
+
+impl PlainFields for TicketEvent {}
 
 #[Object]
 impl TicketEvent {

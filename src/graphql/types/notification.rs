@@ -8,6 +8,7 @@ use crate::graphql::{
     connection::connection,
     context::ContextExt,
     ids::{self, Kind},
+    lean::PlainFields,
     types::{release::ReleaseNote, ticket::Ticket},
 };
 
@@ -22,6 +23,8 @@ connection!(
     entity::notification::Entity,
     "notifications"
 );
+
+impl PlainFields for Notification {}
 
 #[Object]
 impl Notification {

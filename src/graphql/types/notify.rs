@@ -9,6 +9,7 @@ use crate::{
     graphql::{
         connection::connection,
         ids::{self, Kind},
+        lean::PlainFields,
         types::enums::{DeliveryChannel, DeliveryStatus, WebhookEventType},
     },
 };
@@ -41,6 +42,8 @@ connection!(
     entity::webhook_endpoint::Entity,
     "webhook endpoints"
 );
+
+impl PlainFields for WebhookEndpoint {}
 
 #[Object]
 impl WebhookEndpoint {
@@ -90,6 +93,8 @@ connection!(
     entity::delivery::Entity,
     "deliveries"
 );
+
+impl PlainFields for Delivery {}
 
 #[Object]
 impl Delivery {

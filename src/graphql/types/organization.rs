@@ -1,11 +1,12 @@
 //! `Organization`: a customer company.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result, Value};
 use entity::organization;
 
 use crate::graphql::{
     connection::connection,
     ids::{self, Kind},
+    lean::{PlainFields, text, value},
     types::ticket::{self, TicketConnection, TicketFilter, TicketOrder},
 };
 
@@ -20,6 +21,18 @@ connection!(
     entity::organization::Entity,
     "organizations"
 );
+
+impl PlainFields for Organization {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let o = &self.0;
+        Some(match field {
+            "id" => value(ids::encode(Kind::Organization, o.id)),
+            "key" => text(&o.key),
+            "name" => text(&o.name),
+            _ => return None,
+        })
+    }
+}
 
 #[Object]
 impl Organization {

@@ -10,6 +10,7 @@ use crate::{
         connection::{Parts, connection, page_args},
         context::ContextExt,
         ids::{self, Kind},
+        lean::PlainFields,
         types::{
             enums::{ReleaseKind, ReleaseStatus},
             escalation::EscalationConnection,
@@ -40,6 +41,8 @@ connection!(
     entity::release_note::Entity,
     "release notes"
 );
+
+impl PlainFields for Release {}
 
 #[Object]
 impl Release {
@@ -97,6 +100,8 @@ impl Release {
             .map(ReleaseNote))
     }
 }
+
+impl PlainFields for ReleaseNote {}
 
 #[Object]
 impl ReleaseNote {

@@ -1,6 +1,6 @@
 //! `Ticket`: a customer's support request.
 
-use async_graphql::{Context, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result, Value};
 use chrono::{DateTime, Utc};
 use entity::ticket;
 
@@ -13,6 +13,7 @@ use crate::{
         connection::{Parts, connection, page_args, sorted_page_args},
         context::ContextExt,
         ids::{self, Kind},
+        lean::{Lean, PlainFields, text, value},
         loaders::Children,
         types::{
             comment::CommentConnection,
@@ -155,6 +156,24 @@ pub enum ListOrder {
     NewestFirst,
 }
 
+impl PlainFields for Ticket {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let t = &self.0;
+        Some(match field {
+            "id" => value(ids::encode(Kind::Ticket, t.id)),
+            "number" => value(t.number),
+            "subject" => text(&t.subject),
+            "description" => text(&t.description),
+            "status" => value(TicketStatus::from(t.status)),
+            "priority" => value(TicketPriority::from(t.priority)),
+            "solvedBy" => value(t.solved_by.map(SolvedBy::from)),
+            "createdAt" => value(t.created_at),
+            "updatedAt" => value(t.updated_at),
+            _ => return None,
+        })
+    }
+}
+
 #[Object]
 impl Ticket {
     /// Global id.
@@ -182,16 +201,20 @@ impl Ticket {
         self.0.solved_by.map(Into::into)
     }
     /// Who opened it.
-    async fn requester(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx.loaders()?.user(self.0.requester_id).await?.map(User))
+    async fn requester(&self, ctx: &Context<'_>) -> Result<Option<Lean<User>>> {
+        Ok(ctx
+            .loaders()?
+            .user(self.0.requester_id)
+            .await?
+            .map(|u| Lean(User(u))))
     }
     /// The requester's organization.
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Lean<Organization>>> {
         Ok(ctx
             .loaders()?
             .organization(self.0.org_id)
             .await?
-            .map(Organization))
+            .map(|o| Lean(Organization(o))))
     }
     /// Colleagues copied on the ticket, in the order they were added: they see it as its
     /// requester does.
@@ -206,9 +229,9 @@ impl Ticket {
             .collect())
     }
     /// The agent working it, if any.
-    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Lean<User>>> {
         match self.0.assignee_id {
-            Some(id) => Ok(ctx.loaders()?.user(id).await?.map(User)),
+            Some(id) => Ok(ctx.loaders()?.user(id).await?.map(|u| Lean(User(u)))),
             None => Ok(None),
         }
     }
@@ -253,12 +276,12 @@ impl Ticket {
         )))
     }
     /// The ticket's Tier 3 escalation (the most recent one), as the viewer may see it.
-    async fn escalation(&self, ctx: &Context<'_>) -> Result<Option<Escalation>> {
+    async fn escalation(&self, ctx: &Context<'_>) -> Result<Option<Lean<Escalation>>> {
         Ok(ctx
             .loaders()?
             .ticket_escalation(self.0.id)
             .await?
-            .map(Escalation))
+            .map(|e| Lean(Escalation(e))))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

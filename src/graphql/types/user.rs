@@ -1,6 +1,6 @@
 //! `User`: anyone who has signed in.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ID, Object, Result, Value};
 use entity::app_user;
 
 use crate::{
@@ -9,6 +9,7 @@ use crate::{
         connection::connection,
         context::ContextExt,
         ids::{self, Kind},
+        lean::{Lean, PlainFields, text, value},
         types::{
             enums::Role,
             notify::NotificationPreferences,
@@ -29,6 +30,19 @@ connection!(
     entity::app_user::Entity,
     "users"
 );
+
+impl PlainFields for User {
+    fn plain(&self, field: &str) -> Option<Value> {
+        let u = &self.0;
+        Some(match field {
+            "id" => value(ids::encode(Kind::User, u.id)),
+            "name" => text(&u.name),
+            "role" => value(Role::from(u.role)),
+            // `email` and the rest depend on who asks: resolvers.
+            _ => return None,
+        })
+    }
+}
 
 #[Object]
 impl User {
@@ -52,14 +66,14 @@ impl User {
         self.0.role.into()
     }
     /// The user's organization (customers).
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Lean<Organization>>> {
         match self.0.org_id {
             Some(id) => Ok(ctx
                 .loaders()?
                 .organizations()
                 .load_one(id)
                 .await?
-                .map(Organization)),
+                .map(|o| Lean(Organization(o)))),
             None => Ok(None),
         }
     }
