@@ -170,3 +170,64 @@ async fn hot_pages_cost_a_fixed_number_of_statements_under_load() {
         assert!(per_page <= 7, "{name}: {per_page} statements per page");
     }
 }
+
+/// A nested `totalCount` asked with its first page comes from the page's own statement (the
+/// window that ranks the comments also counts them): no grouped count, and the number the
+/// count gives, internal notes left out for a customer and the comments beyond the page
+/// counted. A page after a cursor cannot count the whole ticket, so it takes the grouped
+/// count, with the same answer.
+#[tokio::test]
+async fn a_nested_total_comes_with_its_first_page() {
+    let app = TestApp::spawn().await;
+    let customer = app.customer("acme").await;
+    let agent = app.agent().await;
+    let ticket = app.create_ticket(&customer, "counted").await;
+    for j in 0..5 {
+        app.comment(&agent, &ticket, &format!("public {j}"), true)
+            .await;
+    }
+    for j in 0..3 {
+        app.comment(&agent, &ticket, &format!("internal {j}"), false)
+            .await;
+    }
+    let empty = app.create_ticket(&customer, "nothing said").await;
+    let query = "query($id: ID!, $after: String) { ticket(id: $id) {
+      comments(first: 2, after: $after) { totalCount nodes { body } pageInfo { endCursor } } } }";
+    let grouped_counts = |app: &TestApp| {
+        app.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.contains("GROUP BY") && s.contains("comment"))
+            .count()
+    };
+    for (who, expected) in [(&customer, 5), (&agent, 8)] {
+        data(&app.gql(Some(who), "{ viewer { id } }", json!({})).await);
+        app.quiesce().await;
+
+        app.log.lock().unwrap().clear();
+        let res = app.gql(Some(who), query, json!({ "id": ticket })).await;
+        let first = data(&res)["ticket"]["comments"].clone();
+        assert_eq!(first["totalCount"], expected, "{}: {first}", who.role);
+        assert_eq!(first["nodes"].as_array().unwrap().len(), 2);
+        assert_eq!(grouped_counts(&app), 0, "{}: counted apart", who.role);
+
+        app.log.lock().unwrap().clear();
+        let res = app.gql(Some(who), query, json!({ "id": empty })).await;
+        assert_eq!(data(&res)["ticket"]["comments"]["totalCount"], 0);
+        assert_eq!(grouped_counts(&app), 0, "{}: counted apart", who.role);
+
+        app.log.lock().unwrap().clear();
+        let after = first["pageInfo"]["endCursor"].clone();
+        let res = app
+            .gql(Some(who), query, json!({ "id": ticket, "after": after }))
+            .await;
+        assert_eq!(
+            data(&res)["ticket"]["comments"]["totalCount"],
+            expected,
+            "{}: after a cursor",
+            who.role
+        );
+        assert_eq!(grouped_counts(&app), 1, "{}: after a cursor", who.role);
+    }
+}

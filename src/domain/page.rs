@@ -272,6 +272,10 @@ pub struct ChildPage<M> {
     pub items: Vec<M>,
     pub has_next: bool,
     pub has_previous: bool,
+    /// How many children the parent has under the same filter, across all pages: known when
+    /// the page had no cursor, so the statement that ranked the children also counted them
+    /// (a nested `totalCount` then needs no statement of its own).
+    pub total: Option<u64>,
 }
 
 impl<M> Default for ChildPage<M> {
@@ -280,6 +284,7 @@ impl<M> Default for ChildPage<M> {
             items: Vec::new(),
             has_next: false,
             has_previous: false,
+            total: None,
         }
     }
 }
@@ -301,7 +306,7 @@ where
     E: EntityTrait,
 {
     use sea_orm::{
-        IdenStatic, ModelTrait, QueryTrait,
+        FromQueryResult, IdenStatic, ModelTrait, QueryTrait,
         sea_query::{Alias, Asterisk, Query},
     };
 
@@ -335,6 +340,17 @@ where
         )),
         Alias::new("rn"),
     );
+    // Without a cursor the ranked rows are all the parent's children: count them here too.
+    let counts = args.after.is_none() && args.before.is_none();
+    if counts {
+        inner.expr_as(
+            Expr::cust(format!(
+                r#"COUNT(*) OVER (PARTITION BY "{}")"#,
+                parent_col.as_str()
+            )),
+            Alias::new("n_all"),
+        );
+    }
     let outer = Query::select()
         .column(Asterisk)
         .from_subquery(inner, Alias::new("ranked"))
@@ -342,9 +358,10 @@ where
         .order_by(Alias::new(id_col.as_str()), read)
         .to_owned();
     let stmt = db.get_database_backend().build(&outer);
-    let rows = E::find().from_raw_sql(stmt).all(db).await?;
     let mut read_rows: HashMap<i64, Vec<E::Model>> = HashMap::new();
-    for row in rows {
+    let mut totals: HashMap<i64, u64> = HashMap::new();
+    for raw in db.query_all_raw(stmt).await? {
+        let row = E::Model::from_query_result(&raw, "")?;
         let parent = match row.get(parent_col) {
             Value::BigInt(Some(id)) => id,
             Value::Int(Some(id)) => id as i64,
@@ -354,6 +371,10 @@ where
                 )));
             }
         };
+        if counts && !totals.contains_key(&parent) {
+            let n: i64 = raw.try_get("", "n_all")?;
+            totals.insert(parent, u64::try_from(n).unwrap_or(0));
+        }
         read_rows.entry(parent).or_default().push(row);
     }
     for (parent, rows) in read_rows {
@@ -364,8 +385,18 @@ where
                 items,
                 has_next,
                 has_previous,
+                total: totals.get(&parent).copied(),
             },
         );
+    }
+    // A parent without a row has no children at all.
+    if counts {
+        for parent in parent_ids {
+            out.entry(*parent).or_insert_with(|| ChildPage {
+                total: Some(0),
+                ..ChildPage::default()
+            });
+        }
     }
     Ok(out)
 }

@@ -204,6 +204,15 @@ primed! {
 }
 
 impl Loaders {
+    /// Counts a page's statement learned on the way (`ChildPage::total`), so the nested
+    /// `totalCount` needs no statement of its own.
+    pub fn prime_known_counts(&self, known: impl IntoIterator<Item = ((Children, i64), u64)>) {
+        if let Some(primed) = &self.primed {
+            let found: HashMap<(Children, i64), u64> = known.into_iter().collect();
+            primed.counts.fill(found.keys().copied().collect(), found);
+        }
+    }
+
     /// Many tickets: primed, else in one DataLoader batch.
     pub async fn tickets_many(
         &self,

@@ -95,19 +95,32 @@ pub async fn tickets(
     let comment_pages = page_keys(&comment_fields, &ids);
     let comment_nodes: Vec<Lookahead<'_>> = comment_fields.iter().flat_map(items).collect();
     let wants_authors = any(&comment_nodes, "author");
+    let wants_counts = comment_fields
+        .iter()
+        .any(|c| c.field("totalCount").exists());
 
+    // The pages first: a page without a cursor counts its ticket's comments on the way, and
+    // only the tickets it could not count take the grouped count.
     let comments = async {
         let mut authors = Vec::new();
-        if comment_pages.is_empty() {
-            return Ok(authors);
+        if !comment_pages.is_empty() {
+            loaders.prime_comment_pages(comment_pages.clone()).await?;
         }
-        loaders.prime_comment_pages(comment_pages.clone()).await?;
-        if wants_authors {
-            for key in comment_pages {
-                if let Some(page) = loaders.comment_page(key).await? {
+        let mut counted = Vec::new();
+        for key in comment_pages {
+            if let Some(page) = loaders.comment_page(key).await? {
+                if wants_authors {
                     authors.extend(page.items.iter().map(|c| c.author_id));
                 }
+                if let Some(n) = page.total {
+                    counted.push(((Children::TicketComments, key.0), n));
+                }
             }
+        }
+        if wants_counts {
+            loaders.prime_known_counts(counted);
+            let keys = ids.iter().map(|id| (Children::TicketComments, *id));
+            loaders.prime_counts(keys).await?;
         }
         Ok::<_, async_graphql::Error>(authors)
     };
@@ -116,16 +129,6 @@ pub async fn tickets(
             loaders
                 .prime_ticket_escalations(ids.iter().copied())
                 .await?;
-        }
-        Ok::<_, async_graphql::Error>(())
-    };
-    let comment_counts = async {
-        if comment_fields
-            .iter()
-            .any(|c| c.field("totalCount").exists())
-        {
-            let keys = ids.iter().map(|id| (Children::TicketComments, *id));
-            loaders.prime_counts(keys).await?;
         }
         Ok::<_, async_graphql::Error>(())
     };
@@ -143,13 +146,8 @@ pub async fn tickets(
         }
         Ok::<_, async_graphql::Error>(())
     };
-    let (authors, (), (), (), ()) = futures_util::try_join!(
-        comments,
-        escalations,
-        comment_counts,
-        organizations,
-        participants
-    )?;
+    let (authors, (), (), ()) =
+        futures_util::try_join!(comments, escalations, organizations, participants)?;
 
     let mut people = authors;
     if any(nodes, "requester") {
