@@ -200,6 +200,7 @@ pub async fn latest_for_tickets(
     v: &Viewer,
     ticket_ids: &[i64],
 ) -> AppResult<Vec<(i64, escalation::Model)>> {
+    // One statement: the links, each with its escalation (visible through the link).
     let links = escalation_ticket::Entity::find()
         .inner_join(ticket::Entity)
         .filter(rows::any_of(
@@ -215,34 +216,15 @@ pub async fn latest_for_tickets(
             ticket_ids,
         ))
         .filter(policy::ticket_scope(db, v).await?)
+        .find_also_related(escalation::Entity)
         .order_by(escalation_ticket::Column::Id, Order::Desc)
         .all(db)
         .await?;
     let mut seen = std::collections::HashSet::new();
-    let latest: Vec<(i64, i64)> = links
+    Ok(links
         .into_iter()
-        .filter(|l| seen.insert(l.ticket_id))
-        .map(|l| (l.ticket_id, l.escalation_id))
-        .collect();
-    let ids: Vec<i64> = latest.iter().map(|(_, e)| *e).collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Visible through the links just checked: no second scope condition.
-    let found: HashMap<i64, escalation::Model> = escalation::Entity::find()
-        .filter(rows::any_of(
-            db.get_database_backend(),
-            escalation::Column::Id,
-            &ids,
-        ))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e))
-        .collect();
-    Ok(latest
-        .into_iter()
-        .filter_map(|(t, e)| found.get(&e).map(|m| (t, m.clone())))
+        .filter(|(l, _)| seen.insert(l.ticket_id))
+        .filter_map(|(l, e)| e.map(|e| (l.ticket_id, e)))
         .collect())
 }
 
