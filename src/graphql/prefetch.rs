@@ -107,8 +107,11 @@ pub async fn tickets(
             loaders.prime_comment_pages(comment_pages.clone()).await?;
         }
         let mut counted = Vec::new();
-        for key in comment_pages {
-            if let Some(page) = loaders.comment_page(key).await? {
+        if wants_authors || wants_counts {
+            for key in comment_pages {
+                let Some(page) = loaders.comment_page(key).await? else {
+                    continue;
+                };
                 if wants_authors {
                     authors.extend(page.items.iter().map(|c| c.author_id));
                 }
