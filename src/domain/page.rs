@@ -44,6 +44,9 @@ pub struct PageArgs {
     pub from_end: bool,
     /// Newest first (descending ids) instead of the list's usual oldest-first order.
     pub newest_first: bool,
+    /// The page's `totalCount` is asked for: a nested page without a cursor also counts its
+    /// parent's children, in the same statement (`ChildPage::total`).
+    pub counted: bool,
 }
 
 impl PageArgs {
@@ -51,6 +54,14 @@ impl PageArgs {
     pub fn newest_first(self, yes: bool) -> Self {
         PageArgs {
             newest_first: yes,
+            ..self
+        }
+    }
+
+    /// The same page, counting its parent's children when `yes`.
+    pub fn counted(self, yes: bool) -> Self {
+        PageArgs {
+            counted: yes,
             ..self
         }
     }
@@ -87,6 +98,7 @@ impl PageArgs {
             before,
             from_end,
             newest_first: false,
+            counted: false,
         })
     }
 
@@ -340,8 +352,9 @@ where
         )),
         Alias::new("rn"),
     );
-    // Without a cursor the ranked rows are all the parent's children: count them here too.
-    let counts = args.after.is_none() && args.before.is_none();
+    // Without a cursor the ranked rows are all the parent's children: count them here too,
+    // when the count is asked for (it costs the statement a second window).
+    let counts = args.counted && args.after.is_none() && args.before.is_none();
     if counts {
         inner.expr_as(
             Expr::cust(format!(

@@ -15,8 +15,9 @@
 //!   authorization rule; every viewer-dependent field (`User.email`, `Escalation.details`)
 //!   stays a resolver, and so does everything the policy decides. A test renders every plain
 //!   field both ways and compares.
-//! - A field with a directive left after `@skip`/`@include` (a custom directive), or a
-//!   fragment it cannot place, sends the whole object through async-graphql's executor.
+//! - Fragments apply by the same type conditions as in the executor. A field or fragment
+//!   with a directive left after `@skip`/`@include` (a custom one) sends the whole object
+//!   through async-graphql's executor.
 //! - Per-field extension hooks are not called on this path. tier3's extensions hook requests
 //!   only (`ErrorCodes`, the socket `Guard`); an extension that hooks fields would have to
 //!   render through `resolve_container` instead.

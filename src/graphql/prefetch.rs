@@ -6,7 +6,7 @@
 //! 50-item list had asked for every key, so each kind took two or three statements under
 //! load (BENCHMARKS.md, Q1–Q3). Only for HTTP operations: `Loaders::for_operation`.
 
-use async_graphql::{Context, Lookahead, Result, Value};
+use async_graphql::{Context, Lookahead, Result, SelectionField, Value};
 use entity::ticket;
 
 use crate::{
@@ -56,13 +56,19 @@ fn pages_asked(field: &Lookahead<'_>) -> Vec<PageArgs> {
             }
         }
         if let (true, Ok(args)) = (understood, page_args(first, after, last, before)) {
-            let args = args.newest_first(newest);
+            let args = args.newest_first(newest).counted(asks_total(&selection));
             if !out.contains(&args) {
                 out.push(args);
             }
         }
     }
     out
+}
+
+/// Whether a paginated field's selection asks for its `totalCount`; its resolver asks the
+/// same, so both build the same page key.
+pub fn asks_total(field: &SelectionField<'_>) -> bool {
+    field.selection_set().any(|f| f.name() == "totalCount")
 }
 
 /// (parent, page) for every parent and every page the selections of a paginated child

@@ -9,7 +9,10 @@ use crate::graphql::{
     context::ContextExt,
     ids::{self, Kind},
     lean::{Lean, PlainFields, text, value},
-    types::{ticket::Ticket, user::User},
+    types::{
+        ticket::Ticket,
+        user::{self, User},
+    },
 };
 
 /// A public reply or an internal note (staff only) on a ticket.
@@ -51,11 +54,7 @@ impl Comment {
         self.0.public
     }
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<Lean<User>>> {
-        Ok(ctx
-            .loaders()?
-            .user(self.0.author_id)
-            .await?
-            .map(|u| Lean(User(u))))
+        user::referenced(ctx, Some(self.0.author_id)).await
     }
     /// The ticket it was posted on.
     async fn ticket(&self, ctx: &Context<'_>) -> Result<Option<Lean<Ticket>>> {

@@ -12,11 +12,12 @@ use crate::{
         ids::{self, Kind},
         lean::{Lean, PlainFields, text, value},
         loaders::Children,
+        prefetch,
         types::{
             enums::{EscalationPriority, EscalationStatus, EscalationTrack},
             release::Release,
             ticket::Ticket,
-            user::User,
+            user::{self, User},
         },
     },
 };
@@ -135,14 +136,11 @@ impl Escalation {
         escalations::priority_label(self.0.priority)
     }
     /// The developer working on it: staff only, null for customers.
-    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Lean<User>>> {
         if !policy::sees_internal(ctx.viewer()?) {
             return Ok(None);
         }
-        match self.0.assignee_id {
-            Some(id) => Ok(ctx.loaders()?.users().load_one(id).await?.map(User)),
-            None => Ok(None),
-        }
+        user::referenced(ctx, self.0.assignee_id).await
     }
     /// Why it was declined: staff only.
     async fn decline_reason(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
@@ -161,7 +159,8 @@ impl Escalation {
         last: Option<i32>,
         before: Option<String>,
     ) -> Result<TicketLinkConnection> {
-        let args = page_args(first, after, last, before)?;
+        let args =
+            page_args(first, after, last, before)?.counted(prefetch::asks_total(&ctx.field()));
         let loaders = ctx.loaders()?;
         let page = loaders
             .escalation_ticket_page((self.0.id, args))
@@ -306,13 +305,8 @@ impl EscalationUpdate {
     async fn public(&self) -> bool {
         self.0.public
     }
-    async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(ctx
-            .loaders()?
-            .users()
-            .load_one(self.0.author_id)
-            .await?
-            .map(User))
+    async fn author(&self, ctx: &Context<'_>) -> Result<Option<Lean<User>>> {
+        user::referenced(ctx, Some(self.0.author_id)).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

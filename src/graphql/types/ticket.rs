@@ -15,13 +15,14 @@ use crate::{
         ids::{self, Kind},
         lean::{Lean, PlainFields, text, value},
         loaders::Children,
+        prefetch,
         types::{
             comment::CommentConnection,
             enums::{SolvedBy, TicketPriority, TicketStatus},
             escalation::Escalation,
             event::TicketEventConnection,
             organization::Organization,
-            user::User,
+            user::{self, User},
         },
     },
 };
@@ -202,11 +203,7 @@ impl Ticket {
     }
     /// Who opened it.
     async fn requester(&self, ctx: &Context<'_>) -> Result<Option<Lean<User>>> {
-        Ok(ctx
-            .loaders()?
-            .user(self.0.requester_id)
-            .await?
-            .map(|u| Lean(User(u))))
+        user::referenced(ctx, Some(self.0.requester_id)).await
     }
     /// The requester's organization.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Lean<Organization>>> {
@@ -230,10 +227,7 @@ impl Ticket {
     }
     /// The agent working it, if any.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Lean<User>>> {
-        match self.0.assignee_id {
-            Some(id) => Ok(ctx.loaders()?.user(id).await?.map(|u| Lean(User(u)))),
-            None => Ok(None),
-        }
+        user::referenced(ctx, self.0.assignee_id).await
     }
     /// Comments, oldest first unless `order: NEWEST_FIRST` (customers see public ones only).
     async fn comments(
@@ -245,8 +239,9 @@ impl Ticket {
         before: Option<String>,
         #[graphql(default)] order: ListOrder,
     ) -> Result<CommentConnection> {
-        let args =
-            page_args(first, after, last, before)?.newest_first(order == ListOrder::NewestFirst);
+        let args = page_args(first, after, last, before)?
+            .newest_first(order == ListOrder::NewestFirst)
+            .counted(prefetch::asks_total(&ctx.field()));
         let page = ctx.loaders()?.comment_page((self.0.id, args)).await?;
         Ok(CommentConnection(Parts::children(
             page,

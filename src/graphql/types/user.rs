@@ -44,6 +44,16 @@ impl PlainFields for User {
     }
 }
 
+/// A user a visible row points at (a requester, an author, an assignee): primed when the
+/// page fetched it ahead, else through the batched loader; rendered leanly. The row that
+/// points at them is what authorizes them.
+pub async fn referenced(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Lean<User>>> {
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(ctx.loaders()?.user(id).await?.map(|u| Lean(User(u))))
+}
+
 #[Object]
 impl User {
     /// Global id.
